@@ -1,0 +1,118 @@
+//! Azure identifiers: GUIDs and resource IDs compared case-insensitively (SPEC R3).
+
+/// The canonical form of an Azure resource ID or scope: lower case, one leading `/`, no empty
+/// segments, no trailing `/`.
+pub fn normalize_resource_id(id: &str) -> String {
+    let mut out = String::with_capacity(id.len() + 1);
+    for segment in id.trim().split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        out.extend(segment.chars().flat_map(char::to_lowercase));
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// The resource key of a usage line: its `ResourceURI`, or `/subscriptions/{SubscriptionId}`
+/// when that is empty (SPEC R3).
+pub fn usage_resource_key(resource_uri: &str, subscription_id: &str) -> String {
+    if resource_uri.trim().is_empty() {
+        normalize_resource_id(&format!("/subscriptions/{}", subscription_id.trim()))
+    } else {
+        normalize_resource_id(resource_uri)
+    }
+}
+
+/// Lower-cased, trimmed GUID (or any identifier compared case-insensitively).
+pub fn normalize_guid(id: &str) -> String {
+    id.trim().to_ascii_lowercase()
+}
+
+/// Whether access at `scope` covers `resource`: a case-insensitive, path-segment prefix match.
+/// Both arguments must already be normalised with [`normalize_resource_id`].
+pub fn scope_covers(scope: &str, resource: &str) -> bool {
+    if scope == "/" {
+        return false;
+    }
+    match resource.strip_prefix(scope) {
+        Some("") => true,
+        Some(rest) => rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// The subscription GUID a resource ID lives in, if it names one.
+pub fn subscription_of(resource: &str) -> Option<&str> {
+    let mut parts = resource.split('/').filter(|s| !s.is_empty());
+    match (parts.next(), parts.next()) {
+        (Some(p), Some(sub)) if p.eq_ignore_ascii_case("subscriptions") => Some(sub),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SUB: &str = "/subscriptions/23b8c1e9-3924-46de-beb1-3b9046685257";
+
+    #[test]
+    fn subscription_scope_covers_its_resources_not_a_longer_id() {
+        let res = normalize_resource_id(&format!("{SUB}/resourceGroups/RG-Web/providers/Microsoft.Web/sites/shop"));
+        assert!(scope_covers(&normalize_resource_id(SUB), &res));
+        assert!(scope_covers(&normalize_resource_id(&SUB.to_uppercase()), &res));
+        let other = normalize_resource_id(&format!("{SUB}2/resourceGroups/rg-web"));
+        assert!(!scope_covers(&normalize_resource_id(SUB), &other));
+    }
+
+    #[test]
+    fn resource_scope_covers_children_not_siblings() {
+        let server = normalize_resource_id(&format!("{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/sql1"));
+        let db = normalize_resource_id(&format!("{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/sql1/databases/orders"));
+        let sibling = normalize_resource_id(&format!("{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/sql10"));
+        assert!(scope_covers(&server, &server));
+        assert!(scope_covers(&server, &db));
+        assert!(!scope_covers(&server, &sibling));
+        assert!(!scope_covers(&db, &server));
+    }
+
+    #[test]
+    fn empty_resource_uri_is_keyed_to_the_subscription() {
+        assert_eq!(usage_resource_key("", "ABC"), "/subscriptions/abc");
+        assert_eq!(usage_resource_key("  ", "abc"), "/subscriptions/abc");
+        assert_eq!(usage_resource_key("/Subscriptions/ABC/", "x"), "/subscriptions/abc");
+        assert_eq!(subscription_of("/subscriptions/abc/resourcegroups/x"), Some("abc"));
+    }
+
+    fn segment() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9-]{1,6}"
+    }
+
+    proptest! {
+        #[test]
+        fn prefix_of_segments_always_covers(segs in prop::collection::vec(segment(), 1..8), cut in 1usize..8) {
+            let cut = cut.min(segs.len());
+            let resource = normalize_resource_id(&format!("/{}", segs.join("/")));
+            let scope = normalize_resource_id(&format!("/{}", segs[..cut].join("/").to_uppercase()));
+            prop_assert!(scope_covers(&scope, &resource));
+        }
+
+        #[test]
+        fn covering_means_segment_prefix(a in prop::collection::vec(segment(), 1..5), b in prop::collection::vec(segment(), 1..5)) {
+            let scope = normalize_resource_id(&format!("/{}", a.join("/")));
+            let resource = normalize_resource_id(&format!("/{}", b.join("/")));
+            let a_lc: Vec<String> = a.iter().map(|s| s.to_lowercase()).collect();
+            let b_lc: Vec<String> = b.iter().map(|s| s.to_lowercase()).collect();
+            let expected = a_lc.len() <= b_lc.len() && b_lc[..a_lc.len()] == a_lc[..];
+            prop_assert_eq!(scope_covers(&scope, &resource), expected);
+        }
+
+        #[test]
+        fn normalisation_is_idempotent(s in "[/A-Za-z0-9.-]{0,40}") {
+            let once = normalize_resource_id(&s);
+            prop_assert_eq!(normalize_resource_id(&once), once.clone());
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! pec-ledger: the domain of Partner Earned Credit — rules, usage files, access snapshots,
+//! coverage, settlement into an append-only ledger, statements — and the storage traits with the
+//! embedded (SQLite) store. No AWS types live here.
+
+pub mod access;
+pub mod config;
+pub mod decimal;
+pub mod generate;
+pub mod ids;
+pub mod products;
+pub mod reasons;
+pub mod roles;
+pub mod snapshot;
+pub mod usage;
