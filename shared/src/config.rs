@@ -39,7 +39,10 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            rates: vec![RatePeriod { from: NaiveDate::MIN, rate: Decimal::new(15, 2) }],
+            rates: vec![RatePeriod {
+                from: NaiveDate::MIN,
+                rate: Decimal::new(15, 2),
+            }],
             max_snapshot_gap_hours: 25,
             lookback_days: 45,
             role_overrides: BTreeMap::new(),
@@ -76,7 +79,11 @@ impl Config {
         if config.max_snapshot_gap_hours <= 0 {
             return Err("config: $.maxSnapshotGapHours must be positive".into());
         }
-        if config.rates.iter().any(|r| r.rate < Decimal::ZERO || r.rate > Decimal::ONE) {
+        if config
+            .rates
+            .iter()
+            .any(|r| r.rate < Decimal::ZERO || r.rate > Decimal::ONE)
+        {
             return Err("config: $.rates[].rate must be between 0 and 1".into());
         }
         Ok(config)
@@ -92,7 +99,10 @@ mod tests {
         let c = Config::default();
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         assert_eq!(c.rate_on(d("2026-09-01")), Decimal::new(15, 2));
-        let c = Config::from_json(r#"{"rates":[{"from":"2020-01-01","rate":"0.15"},{"from":"2026-10-01","rate":"0.2"}]}"#).unwrap();
+        let c = Config::from_json(
+            r#"{"rates":[{"from":"2020-01-01","rate":"0.15"},{"from":"2026-10-01","rate":"0.2"}]}"#,
+        )
+        .unwrap();
         assert_eq!(c.rate_on(d("2026-09-30")), Decimal::new(15, 2));
         assert_eq!(c.rate_on(d("2026-10-01")), Decimal::new(2, 1));
         assert_eq!(c.lookback_days, 45);

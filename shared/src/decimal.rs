@@ -77,7 +77,9 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_number() {
-        for bad in ["", "NaN", "Infinity", "1,5", "abc", "1.2.3", "--1", "e5", "1 000"] {
+        for bad in [
+            "", "NaN", "Infinity", "1,5", "abc", "1.2.3", "--1", "e5", "1 000",
+        ] {
             assert!(parse_decimal(bad).is_err(), "{bad:?} should be rejected");
         }
     }

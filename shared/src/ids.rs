@@ -60,18 +60,29 @@ mod tests {
 
     #[test]
     fn subscription_scope_covers_its_resources_not_a_longer_id() {
-        let res = normalize_resource_id(&format!("{SUB}/resourceGroups/RG-Web/providers/Microsoft.Web/sites/shop"));
+        let res = normalize_resource_id(&format!(
+            "{SUB}/resourceGroups/RG-Web/providers/Microsoft.Web/sites/shop"
+        ));
         assert!(scope_covers(&normalize_resource_id(SUB), &res));
-        assert!(scope_covers(&normalize_resource_id(&SUB.to_uppercase()), &res));
+        assert!(scope_covers(
+            &normalize_resource_id(&SUB.to_uppercase()),
+            &res
+        ));
         let other = normalize_resource_id(&format!("{SUB}2/resourceGroups/rg-web"));
         assert!(!scope_covers(&normalize_resource_id(SUB), &other));
     }
 
     #[test]
     fn resource_scope_covers_children_not_siblings() {
-        let server = normalize_resource_id(&format!("{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/sql1"));
-        let db = normalize_resource_id(&format!("{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/sql1/databases/orders"));
-        let sibling = normalize_resource_id(&format!("{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/sql10"));
+        let server = normalize_resource_id(&format!(
+            "{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/sql1"
+        ));
+        let db = normalize_resource_id(&format!(
+            "{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/sql1/databases/orders"
+        ));
+        let sibling = normalize_resource_id(&format!(
+            "{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/sql10"
+        ));
         assert!(scope_covers(&server, &server));
         assert!(scope_covers(&server, &db));
         assert!(!scope_covers(&server, &sibling));
@@ -82,8 +93,14 @@ mod tests {
     fn empty_resource_uri_is_keyed_to_the_subscription() {
         assert_eq!(usage_resource_key("", "ABC"), "/subscriptions/abc");
         assert_eq!(usage_resource_key("  ", "abc"), "/subscriptions/abc");
-        assert_eq!(usage_resource_key("/Subscriptions/ABC/", "x"), "/subscriptions/abc");
-        assert_eq!(subscription_of("/subscriptions/abc/resourcegroups/x"), Some("abc"));
+        assert_eq!(
+            usage_resource_key("/Subscriptions/ABC/", "x"),
+            "/subscriptions/abc"
+        );
+        assert_eq!(
+            subscription_of("/subscriptions/abc/resourcegroups/x"),
+            Some("abc")
+        );
     }
 
     fn segment() -> impl Strategy<Value = String> {

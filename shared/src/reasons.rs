@@ -83,12 +83,21 @@ mod tests {
     fn codes_round_trip_and_match_serde() {
         for r in LossReason::ALL {
             assert_eq!(LossReason::from_code(r.code()), Some(*r));
-            assert_eq!(serde_json::to_string(r).unwrap(), format!("\"{}\"", r.code()));
+            assert_eq!(
+                serde_json::to_string(r).unwrap(),
+                format!("\"{}\"", r.code())
+            );
         }
         for r in IneligibleReason::ALL {
             assert_eq!(IneligibleReason::from_code(r.code()), Some(*r));
-            assert_eq!(serde_json::to_string(r).unwrap(), format!("\"{}\"", r.code()));
+            assert_eq!(
+                serde_json::to_string(r).unwrap(),
+                format!("\"{}\"", r.code())
+            );
         }
-        assert_eq!(serde_json::to_string(&DayStatus::Partial).unwrap(), "\"PARTIAL\"");
+        assert_eq!(
+            serde_json::to_string(&DayStatus::Partial).unwrap(),
+            "\"PARTIAL\""
+        );
     }
 }

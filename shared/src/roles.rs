@@ -11,7 +11,10 @@ pub const BUILT_IN_ROLE_IDS: [(&str, &str); 4] = [
     ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
     ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
     ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader"),
-    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator"),
+    (
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        "User Access Administrator",
+    ),
 ];
 
 /// Role eligibility lookup. Keys are lower-cased role names and role definition GUIDs.
@@ -39,13 +42,25 @@ impl RoleTable {
         }
         let by_id = BUILT_IN_ROLE_IDS
             .iter()
-            .map(|(id, name)| (id.to_string(), by_name.get(&name.to_lowercase()).copied().unwrap_or(false)))
+            .map(|(id, name)| {
+                (
+                    id.to_string(),
+                    by_name.get(&name.to_lowercase()).copied().unwrap_or(false),
+                )
+            })
             .collect();
-        RoleTable { by_name, by_id, overrides: HashMap::new() }
+        RoleTable {
+            by_name,
+            by_id,
+            overrides: HashMap::new(),
+        }
     }
 
     /// Adds configured overrides: role name or role definition GUID → eligible.
-    pub fn with_overrides<'a>(mut self, overrides: impl IntoIterator<Item = (&'a String, &'a bool)>) -> Self {
+    pub fn with_overrides<'a>(
+        mut self,
+        overrides: impl IntoIterator<Item = (&'a String, &'a bool)>,
+    ) -> Self {
         for (k, v) in overrides {
             self.overrides.insert(k.trim().to_lowercase(), *v);
         }
@@ -65,9 +80,18 @@ impl RoleTable {
     /// full `/…/roleDefinitions/{guid}` path. Overrides win, then the GUID, then the name;
     /// unknown roles are not eligible.
     pub fn is_eligible(&self, role_definition_id: &str, role_name: &str) -> bool {
-        let guid = role_definition_id.trim().rsplit('/').next().unwrap_or("").to_lowercase();
+        let guid = role_definition_id
+            .trim()
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_lowercase();
         let name = role_name.trim().to_lowercase();
-        if let Some(v) = self.overrides.get(&guid).or_else(|| self.overrides.get(&name)) {
+        if let Some(v) = self
+            .overrides
+            .get(&guid)
+            .or_else(|| self.overrides.get(&name))
+        {
             return *v;
         }
         if let Some(v) = self.by_id.get(&guid) {
@@ -111,7 +135,11 @@ mod tests {
 
     #[test]
     fn overrides_win() {
-        let o: HashMap<String, bool> = [("Reader".to_string(), true), ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635".to_string(), false)].into();
+        let o: HashMap<String, bool> = [
+            ("Reader".to_string(), true),
+            ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635".to_string(), false),
+        ]
+        .into();
         let t = RoleTable::builtin().with_overrides(&o);
         assert!(t.is_eligible("", "reader"));
         assert!(!t.is_eligible("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"));

@@ -1,0 +1,173 @@
+//! `pec demo`: a realistic example through the whole pipeline — generate, upload, post, settle,
+//! verify — and the statement of the first partner.
+
+use crate::Failure;
+use chrono::{DateTime, NaiveDate, Utc};
+use pec_ledger::config::Config;
+use pec_ledger::decimal::fmt_amount;
+use pec_ledger::generate::{generate, GenerateOptions};
+use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotStatus, UploadStatus};
+use pec_ledger::settle::{settle, SettleOptions};
+use pec_ledger::statement::{statement_from_store, Month};
+use pec_ledger::store::sqlite::SqliteStore;
+use std::path::Path;
+
+const MARKER: &str = ".pec-demo";
+
+fn at(text: &str) -> Result<DateTime<Utc>, Failure> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(Failure::internal)
+}
+
+fn prepare(dir: &Path) -> Result<(), Failure> {
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)
+            .map_err(Failure::internal)?
+            .next()
+            .is_none();
+        if dir.join(MARKER).exists() {
+            std::fs::remove_dir_all(dir).map_err(Failure::internal)?;
+        } else if !empty {
+            return Err(Failure::usage(format!(
+                "{} exists and was not made by pec demo; choose another --dir",
+                dir.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(Failure::internal)?;
+    std::fs::write(
+        dir.join(MARKER),
+        "made by pec demo; recreated on each run\n",
+    )
+    .map_err(Failure::internal)
+}
+
+pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
+    prepare(dir)?;
+    let start = NaiveDate::from_ymd_opt(2026, 9, 1).ok_or_else(|| Failure::internal("bad date"))?;
+    let options = GenerateOptions {
+        seed,
+        partners: 2,
+        customers_per_partner: 4,
+        subscriptions_per_customer: 2,
+        resources_per_subscription: 6,
+        start,
+        days: 30,
+        snapshot_interval_hours: 6,
+        gzip: false,
+    };
+    let inputs = dir.join("inputs");
+    let set = generate(&options, &inputs).map_err(Failure::internal)?;
+    eprintln!(
+        "generated {} usage rows and {} snapshots in {}",
+        set.usage_rows,
+        set.snapshots,
+        inputs.display()
+    );
+
+    let data = dir.join("data");
+    let store = SqliteStore::open_dir(&data)?;
+    let config = Config::default();
+    let received = at("2026-10-01T01:00:00Z")?;
+    for p in &set.partners {
+        let mut accepted = 0;
+        for file in &p.usage_files {
+            let input = std::fs::File::open(file).map_err(Failure::internal)?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let receipt = ingest_usage_file(
+                &store,
+                &config,
+                &p.partner_id,
+                &name,
+                std::io::BufReader::new(input),
+                received,
+            )?;
+            if receipt.status == UploadStatus::Rejected {
+                return Err(Failure::internal(format!(
+                    "generated file {} was rejected: {:?}",
+                    file.display(),
+                    receipt.errors
+                )));
+            }
+            accepted += 1;
+        }
+        let mut posted = 0;
+        for file in &p.snapshot_files {
+            let body = std::fs::read(file).map_err(Failure::internal)?;
+            let receipt = post_snapshot(&store, &p.partner_id, &body, received)?;
+            if !matches!(
+                receipt.status,
+                SnapshotStatus::Accepted | SnapshotStatus::Duplicate
+            ) {
+                return Err(Failure::internal(format!(
+                    "generated snapshot {} was rejected: {:?}",
+                    file.display(),
+                    receipt.errors
+                )));
+            }
+            posted += 1;
+        }
+        eprintln!(
+            "partner {} ({}): {accepted} usage files uploaded, {posted} snapshots posted",
+            p.partner_name, p.partner_id
+        );
+    }
+
+    let through =
+        NaiveDate::from_ymd_opt(2026, 9, 30).ok_or_else(|| Failure::internal("bad date"))?;
+    let run = SettleOptions::new(&config, through, Some(start), at("2026-10-01T02:00:00Z")?);
+    let summary = settle(&store, &config, &run)?;
+    eprintln!(
+        "settled {} resource-days: {} entries appended, earned {} / lost {} (all currencies)",
+        summary.resource_days,
+        summary.entries_appended,
+        fmt_amount(summary.earned_credit_delta),
+        fmt_amount(summary.lost_credit_delta)
+    );
+    let report = pec_ledger::verify::verify(&store)?;
+    eprintln!(
+        "verify: {} entries, {} breaks",
+        report.entries, report.break_count
+    );
+
+    let partner = set
+        .partners
+        .first()
+        .ok_or_else(|| Failure::internal("no partner generated"))?;
+    let month = Month::parse("2026-09").map_err(Failure::internal)?;
+    let statement = statement_from_store(
+        &store,
+        &partner.partner_id,
+        month,
+        at("2026-10-02T00:00:00Z")?,
+    )?;
+    for c in &statement.currencies {
+        eprintln!(
+            "{} {}: eligible {} earned {} lost {} Microsoft applied {} variance {}",
+            statement.month,
+            c.currency,
+            fmt_amount(c.totals.eligible_amount),
+            fmt_amount(c.totals.earned_credit),
+            fmt_amount(c.totals.lost_credit),
+            fmt_amount(c.totals.microsoft_credit),
+            fmt_amount(c.totals.variance)
+        );
+        for (reason, amount) in &c.lost_credit_by_reason {
+            eprintln!("    lost {amount} {}: {reason}", c.currency);
+        }
+    }
+    eprintln!(
+        "explore: pec --data-dir {} statement --partner {} --month 2026-09 --format csv",
+        data.display(),
+        partner.partner_id
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&statement).map_err(Failure::internal)?
+    );
+    Ok(if report.ok { 0 } else { 4 })
+}

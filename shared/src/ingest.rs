@@ -1,0 +1,251 @@
+//! Taking inputs in: usage files (SPEC 3.1) into staged, then current, usage; snapshots (SPEC
+//! 3.2) into the snapshot store. All or nothing: a rejected input leaves no trace.
+
+use crate::config::Config;
+use crate::ledger::ResourceDayKey;
+use crate::products::product_ineligibility;
+use crate::snapshot::{parse_snapshot, PathError};
+use crate::store::{
+    CommitOutcome, PutSnapshotOutcome, Store, StoreError, UploadRecord, UsageAggregate, UsageKey,
+};
+use crate::usage::{read_usage_file, RowError, UsageLine};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+
+/// How many distinct resource-day groups are held in memory before they are staged.
+const FLUSH_GROUPS: usize = 20_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadStatus {
+    Accepted,
+    Duplicate,
+    Rejected,
+}
+
+/// What `pec usage upload` prints and the AWS ingestion writes to `receipts/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadReceipt {
+    pub upload_id: String,
+    pub status: UploadStatus,
+    pub rows: u64,
+    pub error_count: u64,
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotStatus {
+    Accepted,
+    Duplicate,
+    Rejected,
+    /// The `snapshotId` was used before with other content.
+    Conflict,
+}
+
+/// What `pec access post` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotReceipt {
+    pub snapshot_id: Option<String>,
+    pub status: SnapshotStatus,
+    pub errors: Vec<PathError>,
+}
+
+type GroupKey = (ResourceDayKey, String, String);
+
+/// Credit Microsoft applied on a line (SPEC R8).
+pub fn microsoft_credit(line: &UsageLine) -> Decimal {
+    line.quantity * line.unit_price * line.pec_percentage / Decimal::ONE_HUNDRED
+}
+
+fn add_line(groups: &mut HashMap<GroupKey, UsageAggregate>, line: UsageLine, config: &Config) {
+    let amount = line.quantity * line.unit_price;
+    let ms = microsoft_credit(&line);
+    let reason = product_ineligibility(&line, config);
+    let key = ResourceDayKey {
+        partner_id: line.partner_id,
+        customer_id: line.customer_id,
+        subscription_id: line.subscription_id,
+        resource_id: line.resource_key,
+        usage_date: line.usage_date,
+        currency: line.pricing_currency,
+    };
+    let gk = (key, line.mpn_id, line.tier2_mpn_id);
+    let agg = groups
+        .entry(gk)
+        .or_insert_with_key(|(key, mpn, tier2)| UsageAggregate {
+            key: key.clone(),
+            mpn_id: mpn.clone(),
+            tier2_mpn_id: tier2.clone(),
+            list_amount: Decimal::ZERO,
+            eligible_amount: Decimal::ZERO,
+            microsoft_credit: Decimal::ZERO,
+            ineligible_by_reason: BTreeMap::new(),
+            lines: 0,
+        });
+    agg.list_amount += amount;
+    agg.microsoft_credit += ms;
+    agg.lines += 1;
+    match reason {
+        None => agg.eligible_amount += amount,
+        Some(r) => *agg.ineligible_by_reason.entry(r).or_default() += amount,
+    }
+}
+
+fn flush(
+    store: &dyn Store,
+    upload_id: &str,
+    groups: &mut HashMap<GroupKey, UsageAggregate>,
+) -> Result<(), StoreError> {
+    let mut rows: Vec<UsageAggregate> = groups.drain().map(|(_, v)| v).collect();
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    store.stage_usage(upload_id, &rows)
+}
+
+/// Ingests one usage file for `partner_id`. The file is streamed: memory is bounded by
+/// [`FLUSH_GROUPS`] and the number of (subscription, date) keys in it.
+pub fn ingest_usage_file<R: Read>(
+    store: &dyn Store,
+    config: &Config,
+    partner_id: &str,
+    file_name: &str,
+    input: R,
+    now: DateTime<Utc>,
+) -> Result<UploadReceipt, StoreError> {
+    let partner_id = partner_id.trim().to_ascii_lowercase();
+    let upload_id = uuid::Uuid::new_v4().to_string();
+    let mut groups: HashMap<GroupKey, UsageAggregate> = HashMap::new();
+    let mut keys: BTreeMap<(String, chrono::NaiveDate), String> = BTreeMap::new();
+    let mut store_error: Option<StoreError> = None;
+    let read = read_usage_file(input, &partner_id, |line| {
+        keys.entry((line.subscription_id.clone(), line.usage_date))
+            .or_insert_with(|| line.customer_id.clone());
+        add_line(&mut groups, line, config);
+        if groups.len() >= FLUSH_GROUPS {
+            if let Err(e) = flush(store, &upload_id, &mut groups) {
+                let msg = e.to_string();
+                store_error = Some(e);
+                return Err(msg);
+            }
+        }
+        Ok(())
+    });
+    let report = match read {
+        Ok(r) => r,
+        Err(msg) => {
+            let _ = store.discard_upload(&upload_id);
+            return Err(store_error.unwrap_or(StoreError::Backend(msg)));
+        }
+    };
+    let receipt = |id: String, status| UploadReceipt {
+        upload_id: id,
+        status,
+        rows: report.rows,
+        error_count: report.error_count,
+        errors: report.errors.clone(),
+    };
+    if report.error_count > 0 {
+        store.discard_upload(&upload_id)?;
+        return Ok(receipt(upload_id, UploadStatus::Rejected));
+    }
+    if let Some(existing) = store.accepted_upload_by_sha(&partner_id, &report.sha256)? {
+        store.discard_upload(&upload_id)?;
+        return Ok(receipt(existing, UploadStatus::Duplicate));
+    }
+    let staged = flush(store, &upload_id, &mut groups).and_then(|_| {
+        let keys: Vec<UsageKey> = keys
+            .into_iter()
+            .map(|((subscription_id, usage_date), customer_id)| UsageKey {
+                subscription_id,
+                usage_date,
+                customer_id,
+            })
+            .collect();
+        let record = UploadRecord {
+            upload_id: upload_id.clone(),
+            partner_id: partner_id.clone(),
+            sha256: report.sha256.clone(),
+            file_name: file_name.to_string(),
+            received_at: now,
+            rows: report.rows,
+        };
+        store.commit_upload(&record, &keys)
+    });
+    match staged {
+        Ok(CommitOutcome::Accepted) => Ok(receipt(upload_id, UploadStatus::Accepted)),
+        Ok(CommitOutcome::Duplicate(existing)) => {
+            store.discard_upload(&upload_id)?;
+            Ok(receipt(existing, UploadStatus::Duplicate))
+        }
+        Err(e) => {
+            let _ = store.discard_upload(&upload_id);
+            Err(e)
+        }
+    }
+}
+
+/// Validates and stores one access snapshot posted for `partner_id`.
+pub fn post_snapshot(
+    store: &dyn Store,
+    partner_id: &str,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<SnapshotReceipt, StoreError> {
+    let snapshot = match parse_snapshot(body, now) {
+        Ok(s) => s,
+        Err(errors) => {
+            let snapshot_id = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| {
+                    v.get("snapshotId")
+                        .and_then(|s| s.as_str())
+                        .map(|s| s.trim().to_ascii_lowercase())
+                });
+            return Ok(SnapshotReceipt {
+                snapshot_id,
+                status: SnapshotStatus::Rejected,
+                errors,
+            });
+        }
+    };
+    let snapshot_id = Some(snapshot.snapshot_id.clone());
+    if snapshot.partner_id != partner_id.trim().to_ascii_lowercase() {
+        return Ok(SnapshotReceipt {
+            snapshot_id,
+            status: SnapshotStatus::Rejected,
+            errors: vec![PathError {
+                path: "$.partnerId".into(),
+                message: format!(
+                    "partnerId {} is not the posting partner {}",
+                    snapshot.partner_id,
+                    partner_id.trim()
+                ),
+            }],
+        });
+    }
+    let digest = snapshot.content_digest();
+    let status = match store.put_snapshot(&snapshot, &digest, body)? {
+        PutSnapshotOutcome::Stored => SnapshotStatus::Accepted,
+        PutSnapshotOutcome::Duplicate => SnapshotStatus::Duplicate,
+        PutSnapshotOutcome::Conflict => {
+            return Ok(SnapshotReceipt {
+                snapshot_id,
+                status: SnapshotStatus::Conflict,
+                errors: vec![PathError {
+                    path: "$.snapshotId".into(),
+                    message: "snapshotId was already used for a snapshot with other content".into(),
+                }],
+            })
+        }
+    };
+    Ok(SnapshotReceipt {
+        snapshot_id,
+        status,
+        errors: vec![],
+    })
+}

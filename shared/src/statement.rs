@@ -1,0 +1,538 @@
+//! Monthly statements (SPEC 5): for a partner and a month of usage dates, as of a time, per
+//! pricing currency — totals, lost credit by reason, ineligible amounts by reason, customers and
+//! their subscriptions, days, and adjustments posted in the month to earlier months.
+
+use crate::decimal::{as_string, fmt_amount};
+use crate::ledger::{Entry, EntryKind, Figures};
+use crate::store::{EntryFilter, Store, StoreError};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A calendar month `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Month {
+    pub fn parse(text: &str) -> Result<Month, String> {
+        let bad = || format!("month must be YYYY-MM, got {text:?}");
+        let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
+        if y.len() != 4 || m.len() != 2 {
+            return Err(bad());
+        }
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let month: u32 = m.parse().map_err(|_| bad())?;
+        NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(bad)?;
+        Ok(Month { year, month })
+    }
+
+    pub fn of(date: NaiveDate) -> Month {
+        Month {
+            year: date.year(),
+            month: date.month(),
+        }
+    }
+
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or(NaiveDate::MIN)
+    }
+
+    pub fn next(self) -> Month {
+        if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
+    pub fn last_day(self) -> NaiveDate {
+        self.next().first_day().pred_opt().unwrap_or(NaiveDate::MIN)
+    }
+
+    /// 00:00Z of the first day.
+    pub fn start(self) -> DateTime<Utc> {
+        Utc.from_utc_datetime(&self.first_day().and_time(chrono::NaiveTime::MIN))
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    #[serde(with = "as_string")]
+    pub list_amount: Decimal,
+    #[serde(with = "as_string")]
+    pub eligible_amount: Decimal,
+    #[serde(with = "as_string")]
+    pub ineligible_amount: Decimal,
+    #[serde(with = "as_string")]
+    pub earned_credit: Decimal,
+    #[serde(with = "as_string")]
+    pub lost_credit: Decimal,
+    #[serde(with = "as_string")]
+    pub microsoft_credit: Decimal,
+    #[serde(with = "as_string")]
+    pub variance: Decimal,
+    /// earnedCredit / eligibleAmount (0 when nothing was eligible).
+    #[serde(with = "as_string")]
+    pub effective_rate: Decimal,
+}
+
+impl Totals {
+    fn add(&mut self, f: &Figures) {
+        self.list_amount += f.list_amount;
+        self.eligible_amount += f.eligible_amount;
+        self.ineligible_amount += f.ineligible_amount;
+        self.earned_credit += f.earned_credit;
+        self.lost_credit += f.lost_credit;
+        self.microsoft_credit += f.microsoft_credit;
+        self.variance += f.variance;
+    }
+
+    fn finish(&mut self) {
+        self.effective_rate = if self.eligible_amount.is_zero() {
+            Decimal::ZERO
+        } else {
+            self.earned_credit
+                .checked_div(self.eligible_amount)
+                .unwrap_or(Decimal::ZERO)
+                .normalize()
+        };
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionTotals {
+    pub subscription_id: String,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerTotals {
+    pub customer_id: String,
+    pub tier2_mpn_id: Option<String>,
+    pub totals: Totals,
+    pub subscriptions: Vec<SubscriptionTotals>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayTotals {
+    pub date: NaiveDate,
+    #[serde(with = "as_string")]
+    pub earned_credit: Decimal,
+    #[serde(with = "as_string")]
+    pub lost_credit: Decimal,
+    #[serde(with = "as_string")]
+    pub microsoft_credit: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriorPeriodAdjustment {
+    pub usage_month: String,
+    #[serde(with = "as_string")]
+    pub earned_credit: Decimal,
+    #[serde(with = "as_string")]
+    pub lost_credit: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrencyStatement {
+    pub currency: String,
+    pub totals: Totals,
+    pub lost_credit_by_reason: BTreeMap<String, String>,
+    pub ineligible_by_reason: BTreeMap<String, String>,
+    pub customers: Vec<CustomerTotals>,
+    pub days: Vec<DayTotals>,
+    pub prior_period_adjustments: Vec<PriorPeriodAdjustment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Statement {
+    pub partner_id: String,
+    pub month: String,
+    pub as_of: DateTime<Utc>,
+    pub currencies: Vec<CurrencyStatement>,
+}
+
+#[derive(Default)]
+struct CurrencyAcc {
+    totals: Totals,
+    lost: BTreeMap<String, Decimal>,
+    ineligible: BTreeMap<String, Decimal>,
+    customers: BTreeMap<String, (Option<String>, Totals, BTreeMap<String, Totals>)>,
+    days: BTreeMap<NaiveDate, DayTotals>,
+    prior: BTreeMap<String, (Decimal, Decimal)>,
+}
+
+/// Builds a statement from the month's entries (usage date in the month, posted by `as_of`) and
+/// the entries posted during the month (by `as_of`); entries of other partners or months are
+/// ignored, so callers may pass supersets.
+pub fn build_statement(
+    partner_id: &str,
+    month: Month,
+    as_of: DateTime<Utc>,
+    month_entries: impl IntoIterator<Item = Entry>,
+    posted_in_month: impl IntoIterator<Item = Entry>,
+) -> Statement {
+    let mut acc: BTreeMap<String, CurrencyAcc> = BTreeMap::new();
+    for e in month_entries {
+        if e.key.partner_id != partner_id
+            || Month::of(e.key.usage_date) != month
+            || e.posted_at > as_of
+        {
+            continue;
+        }
+        let c = acc.entry(e.key.currency.clone()).or_default();
+        let f = &e.figures;
+        c.totals.add(f);
+        for (r, v) in &f.lost_by_reason {
+            *c.lost.entry(r.code().to_string()).or_default() += *v;
+        }
+        for (r, v) in &f.ineligible_by_reason {
+            *c.ineligible.entry(r.code().to_string()).or_default() += *v;
+        }
+        let cust = c.customers.entry(e.key.customer_id.clone()).or_default();
+        if cust.0.is_none() && !e.tier2_mpn_id.is_empty() {
+            cust.0 = Some(e.tier2_mpn_id.clone());
+        }
+        cust.1.add(f);
+        cust.2
+            .entry(e.key.subscription_id.clone())
+            .or_default()
+            .add(f);
+        let d = c.days.entry(e.key.usage_date).or_insert_with(|| DayTotals {
+            date: e.key.usage_date,
+            ..Default::default()
+        });
+        d.earned_credit += f.earned_credit;
+        d.lost_credit += f.lost_credit;
+        d.microsoft_credit += f.microsoft_credit;
+    }
+    let month_start = month.start();
+    let month_end = month.next().start();
+    for e in posted_in_month {
+        if e.key.partner_id != partner_id
+            || e.kind != EntryKind::Adjustment
+            || e.posted_at < month_start
+            || e.posted_at >= month_end
+            || e.posted_at > as_of
+            || e.key.usage_date >= month.first_day()
+        {
+            continue;
+        }
+        if e.figures.earned_credit.is_zero() && e.figures.lost_credit.is_zero() {
+            continue;
+        }
+        let c = acc.entry(e.key.currency.clone()).or_default();
+        let p = c
+            .prior
+            .entry(Month::of(e.key.usage_date).to_string())
+            .or_default();
+        p.0 += e.figures.earned_credit;
+        p.1 += e.figures.lost_credit;
+    }
+    let amounts = |m: BTreeMap<String, Decimal>| -> BTreeMap<String, String> {
+        m.into_iter()
+            .filter(|(_, v)| !v.is_zero())
+            .map(|(k, v)| (k, fmt_amount(v)))
+            .collect()
+    };
+    let currencies = acc
+        .into_iter()
+        .map(|(currency, mut c)| {
+            c.totals.finish();
+            CurrencyStatement {
+                currency,
+                totals: c.totals,
+                lost_credit_by_reason: amounts(c.lost),
+                ineligible_by_reason: amounts(c.ineligible),
+                customers: c
+                    .customers
+                    .into_iter()
+                    .map(|(customer_id, (tier2, mut totals, subs))| {
+                        totals.finish();
+                        CustomerTotals {
+                            customer_id,
+                            tier2_mpn_id: tier2,
+                            totals,
+                            subscriptions: subs
+                                .into_iter()
+                                .map(|(subscription_id, mut totals)| {
+                                    totals.finish();
+                                    SubscriptionTotals {
+                                        subscription_id,
+                                        totals,
+                                    }
+                                })
+                                .collect(),
+                        }
+                    })
+                    .collect(),
+                days: c.days.into_values().collect(),
+                prior_period_adjustments: c
+                    .prior
+                    .into_iter()
+                    .map(
+                        |(usage_month, (earned_credit, lost_credit))| PriorPeriodAdjustment {
+                            usage_month,
+                            earned_credit,
+                            lost_credit,
+                        },
+                    )
+                    .collect(),
+            }
+        })
+        .collect();
+    Statement {
+        partner_id: partner_id.to_string(),
+        month: month.to_string(),
+        as_of,
+        currencies,
+    }
+}
+
+/// Reads what a statement needs from the store and builds it.
+pub fn statement_from_store(
+    store: &dyn Store,
+    partner_id: &str,
+    month: Month,
+    as_of: DateTime<Utc>,
+) -> Result<Statement, StoreError> {
+    let partner_id = partner_id.trim().to_ascii_lowercase();
+    let mut month_entries = Vec::new();
+    let filter = EntryFilter {
+        partner_id: Some(partner_id.clone()),
+        usage_from: Some(month.first_day()),
+        usage_through: Some(month.last_day()),
+        posted_through: Some(as_of),
+        ..Default::default()
+    };
+    store.for_each_entry(&filter, &mut |e| {
+        month_entries.push(e);
+        Ok(())
+    })?;
+    let mut posted = Vec::new();
+    let to = month
+        .next()
+        .start()
+        .min(as_of + chrono::Duration::microseconds(1));
+    store.for_each_entry_posted(&partner_id, month.start(), to, &mut |e| {
+        if e.kind == EntryKind::Adjustment && e.key.usage_date < month.first_day() {
+            posted.push(e);
+        }
+        Ok(())
+    })?;
+    Ok(build_statement(
+        &partner_id,
+        month,
+        as_of,
+        month_entries,
+        posted,
+    ))
+}
+
+/// A text cell made safe for spreadsheets: one that starts with `=`, `+`, `-`, `@`, tab or CR is
+/// prefixed with `'` so Excel shows it instead of running it.
+pub fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The statement as one CSV table (UTF-8 with BOM, CRLF) that Excel opens as is: a `section`
+/// column says what each row is (total, lost_by_reason, ineligible_by_reason, customer,
+/// subscription, day, prior_period_adjustment).
+pub fn render_csv(s: &Statement) -> String {
+    const HEADER: [&str; 17] = [
+        "section",
+        "partner_id",
+        "month",
+        "currency",
+        "customer_id",
+        "tier2_mpn_id",
+        "subscription_id",
+        "date",
+        "usage_month",
+        "reason",
+        "list_amount",
+        "eligible_amount",
+        "ineligible_amount",
+        "earned_credit",
+        "lost_credit",
+        "microsoft_credit",
+        "variance",
+    ];
+    let mut out = String::from("\u{feff}");
+    let mut row = |cells: Vec<String>| {
+        let line: Vec<String> = cells
+            .iter()
+            .map(|c| {
+                if c.contains([',', '"', '\n', '\r']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    };
+    let mut header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
+    header.push("effective_rate".into());
+    row(header);
+    let t = |x: &Totals| -> Vec<String> {
+        vec![
+            fmt_amount(x.list_amount),
+            fmt_amount(x.eligible_amount),
+            fmt_amount(x.ineligible_amount),
+            fmt_amount(x.earned_credit),
+            fmt_amount(x.lost_credit),
+            fmt_amount(x.microsoft_credit),
+            fmt_amount(x.variance),
+            fmt_amount(x.effective_rate),
+        ]
+    };
+    let blank8 = || vec![String::new(); 8];
+    let safe = |s: &str| spreadsheet_safe(s);
+    for c in &s.currencies {
+        let base = |section: &str| {
+            vec![
+                section.to_string(),
+                safe(&s.partner_id),
+                s.month.clone(),
+                safe(&c.currency),
+            ]
+        };
+        let mut r = base("total");
+        r.extend(vec![String::new(); 6]);
+        r.extend(t(&c.totals));
+        row(r);
+        for (reason, amount) in &c.lost_credit_by_reason {
+            let mut r = base("lost_by_reason");
+            r.extend(vec![String::new(); 5]);
+            r.push(reason.clone());
+            let mut figs = blank8();
+            figs[4] = amount.clone();
+            r.extend(figs);
+            row(r);
+        }
+        for (reason, amount) in &c.ineligible_by_reason {
+            let mut r = base("ineligible_by_reason");
+            r.extend(vec![String::new(); 5]);
+            r.push(reason.clone());
+            let mut figs = blank8();
+            figs[2] = amount.clone();
+            r.extend(figs);
+            row(r);
+        }
+        for cu in &c.customers {
+            let tier2 = cu.tier2_mpn_id.clone().unwrap_or_default();
+            let mut r = base("customer");
+            r.extend(vec![
+                safe(&cu.customer_id),
+                safe(&tier2),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+            r.extend(t(&cu.totals));
+            row(r);
+            for su in &cu.subscriptions {
+                let mut r = base("subscription");
+                r.extend(vec![
+                    safe(&cu.customer_id),
+                    safe(&tier2),
+                    safe(&su.subscription_id),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+                r.extend(t(&su.totals));
+                row(r);
+            }
+        }
+        for d in &c.days {
+            let mut r = base("day");
+            r.extend(vec![
+                String::new(),
+                String::new(),
+                String::new(),
+                d.date.to_string(),
+                String::new(),
+                String::new(),
+            ]);
+            let mut figs = blank8();
+            figs[3] = fmt_amount(d.earned_credit);
+            figs[4] = fmt_amount(d.lost_credit);
+            figs[5] = fmt_amount(d.microsoft_credit);
+            r.extend(figs);
+            row(r);
+        }
+        for p in &c.prior_period_adjustments {
+            let mut r = base("prior_period_adjustment");
+            r.extend(vec![
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                p.usage_month.clone(),
+                String::new(),
+            ]);
+            let mut figs = blank8();
+            figs[3] = fmt_amount(p.earned_credit);
+            figs[4] = fmt_amount(p.lost_credit);
+            r.extend(figs);
+            row(r);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_parse_and_bound() {
+        let m = Month::parse("2026-02").unwrap();
+        assert_eq!(m.last_day(), NaiveDate::from_ymd_opt(2026, 2, 28).unwrap());
+        assert_eq!(
+            Month::parse("2026-12").unwrap().next().to_string(),
+            "2027-01"
+        );
+        for bad in ["2026-13", "26-01", "2026/01", "x", "2026-1"] {
+            assert!(Month::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(spreadsheet_safe("=1+2"), "'=1+2");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("abc"), "abc");
+    }
+}

@@ -1,0 +1,184 @@
+//! Storage behind traits: the embedded SQLite store implements them here; the DynamoDB/S3
+//! adapters implement the same traits at the AWS edge.
+
+pub mod sqlite;
+
+use crate::ledger::{Entry, Head, ResourceDayKey};
+use crate::reasons::IneligibleReason;
+use crate::snapshot::Snapshot;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A storage failure (I/O, corruption, a backend error). Input problems are not store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Backend(String),
+    #[error("store data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The usage of one resource-day from one upload, for one (MpnId, Tier2MpnId): partial sums
+/// (an upload may hold several rows of the same resource-day; they add up).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageAggregate {
+    #[serde(flatten)]
+    pub key: ResourceDayKey,
+    pub mpn_id: String,
+    pub tier2_mpn_id: String,
+    #[serde(with = "crate::decimal::as_string")]
+    pub list_amount: Decimal,
+    #[serde(with = "crate::decimal::as_string")]
+    pub eligible_amount: Decimal,
+    #[serde(with = "crate::decimal::as_string")]
+    pub microsoft_credit: Decimal,
+    #[serde(with = "crate::ledger::amount_map")]
+    pub ineligible_by_reason: BTreeMap<IneligibleReason, Decimal>,
+    pub lines: u64,
+}
+
+/// (SubscriptionId, UsageDate): the unit of supersession, with the customer it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UsageKey {
+    pub subscription_id: String,
+    pub usage_date: NaiveDate,
+    pub customer_id: String,
+}
+
+/// An upload as recorded: its receipt fields and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadRecord {
+    pub upload_id: String,
+    pub partner_id: String,
+    pub sha256: String,
+    pub file_name: String,
+    pub received_at: DateTime<Utc>,
+    pub rows: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Accepted,
+    /// A byte-identical file was accepted before, as this upload id.
+    Duplicate(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutSnapshotOutcome {
+    Stored,
+    Duplicate,
+    /// The snapshot id was used before for other content.
+    Conflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOutcome {
+    Appended,
+    /// Another writer appended to one of the resource-days first; nothing was written.
+    Conflict,
+}
+
+/// A partner's webhook signing secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSecret {
+    pub secret: String,
+    pub added_at: DateTime<Utc>,
+}
+
+/// Usage files: staged rows, accepted uploads, current usage by supersession.
+pub trait UsageStore {
+    /// The accepted upload of this partner with this SHA-256, if any.
+    fn accepted_upload_by_sha(&self, partner_id: &str, sha256: &str)
+        -> StoreResult<Option<String>>;
+    /// Stages rows of an upload; invisible until [`UsageStore::commit_upload`].
+    fn stage_usage(&self, upload_id: &str, rows: &[UsageAggregate]) -> StoreResult<()>;
+    /// Atomically records the upload as accepted and makes it the current source of each key.
+    fn commit_upload(&self, upload: &UploadRecord, keys: &[UsageKey])
+        -> StoreResult<CommitOutcome>;
+    /// Removes an upload's staged rows (a rejected or duplicate file leaves no trace).
+    fn discard_upload(&self, upload_id: &str) -> StoreResult<()>;
+    /// (partner, customer) pairs with current usage or ledger entries on dates in the range.
+    fn customers_in_range(
+        &self,
+        from: NaiveDate,
+        through: NaiveDate,
+    ) -> StoreResult<Vec<(String, String)>>;
+    /// Current usage of a customer on a date.
+    fn current_usage(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+        date: NaiveDate,
+    ) -> StoreResult<Vec<UsageAggregate>>;
+}
+
+/// Access snapshots, kept as received (normalised) and replayed in `takenAt` order.
+pub trait SnapshotStore {
+    fn put_snapshot(
+        &self,
+        snapshot: &Snapshot,
+        digest: &str,
+        raw: &[u8],
+    ) -> StoreResult<PutSnapshotOutcome>;
+    /// Every snapshot of (partner, customer), in `takenAt` order.
+    fn for_each_snapshot(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+        visit: &mut dyn FnMut(Snapshot) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+}
+
+/// Which entries to read.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub partner_id: Option<String>,
+    pub resource_id: Option<String>,
+    pub usage_from: Option<NaiveDate>,
+    pub usage_through: Option<NaiveDate>,
+    pub posted_through: Option<DateTime<Utc>>,
+}
+
+/// The append-only ledger and its heads.
+pub trait LedgerStore {
+    /// Heads of a customer's resource-days on a date.
+    fn heads(&self, partner_id: &str, customer_id: &str, date: NaiveDate)
+        -> StoreResult<Vec<Head>>;
+    /// Appends entries atomically, each conditional on its resource-day's head being the one it
+    /// chains to (no head for seq 0). On any mismatch nothing is written.
+    fn append(&self, entries: &[Entry]) -> StoreResult<AppendOutcome>;
+    /// Entries matching the filter, ordered by resource-day then seq.
+    fn for_each_entry(
+        &self,
+        filter: &EntryFilter,
+        visit: &mut dyn FnMut(Entry) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+    /// Entries of one partner posted in [from, to) (for prior-period adjustments).
+    fn for_each_entry_posted(
+        &self,
+        partner_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        visit: &mut dyn FnMut(Entry) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+    /// Every head, in the same order as `for_each_entry` with an empty filter.
+    fn for_each_head(&self, visit: &mut dyn FnMut(Head) -> StoreResult<()>) -> StoreResult<()>;
+}
+
+/// Partners and their webhook secrets.
+pub trait PartnerStore {
+    fn add_secret(&self, partner_id: &str, secret: &WebhookSecret) -> StoreResult<()>;
+    fn revoke_secret(&self, partner_id: &str, secret: &str) -> StoreResult<bool>;
+    fn active_secrets(&self, partner_id: &str) -> StoreResult<Vec<WebhookSecret>>;
+}
+
+/// Everything the domain needs from storage.
+pub trait Store: UsageStore + SnapshotStore + LedgerStore + PartnerStore {}
+impl<T: UsageStore + SnapshotStore + LedgerStore + PartnerStore> Store for T {}
