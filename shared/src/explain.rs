@@ -1,7 +1,7 @@
 //! `pec explain`: why a resource earned or lost PEC on a day — the rule, the figures, the ledger
 //! entries, and the assignments and snapshots that decided it.
 
-use crate::access::{union, CustomerAccess, Interval};
+use crate::access::{union, CustomerAccess, Interval, PreparedAccess};
 use crate::config::Config;
 use crate::decimal::fmt_amount;
 use crate::ids::{normalize_resource_id, scope_covers};
@@ -217,7 +217,7 @@ pub fn explain(
         let current = if rows.is_empty() {
             None
         } else {
-            Some(value_of(&key, &rows, &access, &roles, config))
+            Some(value_of(&key, &rows, &PreparedAccess::new(&access, &roles), config))
         };
         let key_entries = entries.remove(&key).unwrap_or_default();
         let mut ledger = Figures::default();

@@ -1,11 +1,10 @@
 //! Settlement (SPEC 4): per resource-day, from current usage and access, the value it should
 //! have; appended to the ledger as the difference from what the ledger already says.
 
-use crate::access::{day_coverage, AccessBuilder, CustomerAccess, DayCoverage};
+use crate::access::{AccessBuilder, CustomerAccess, DayCoverage, PreparedAccess};
 use crate::config::Config;
 use crate::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
 use crate::reasons::{DayStatus, LossReason};
-use crate::roles::RoleTable;
 use crate::store::{AppendOutcome, Store, StoreError, UsageAggregate};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -106,8 +105,7 @@ fn merge_groups(rows: Vec<UsageAggregate>) -> Vec<UsageAggregate> {
 pub fn value_of(
     key: &ResourceDayKey,
     groups: &[UsageAggregate],
-    access: &CustomerAccess,
-    roles: &RoleTable,
+    access: &PreparedAccess<'_>,
     config: &Config,
 ) -> ResourceDayValue {
     let rate = config.rate_on(key.usage_date);
@@ -117,9 +115,7 @@ pub fn value_of(
     let mut tier2 = String::new();
     let mut coverages = Vec::with_capacity(groups.len());
     for g in groups {
-        let cov = day_coverage(
-            access,
-            roles,
+        let cov = access.day_coverage(
             &key.resource_id,
             key.usage_date,
             &g.mpn_id,
@@ -244,8 +240,7 @@ pub fn load_access(
 fn plan_day(
     usage: Vec<UsageAggregate>,
     heads: &[Head],
-    access: &CustomerAccess,
-    roles: &RoleTable,
+    access: &PreparedAccess<'_>,
     config: &Config,
     opts: &SettleOptions,
 ) -> (Vec<Entry>, u64) {
@@ -259,7 +254,7 @@ fn plan_day(
     for (key, rows) in by_key.iter_mut() {
         count += 1;
         let groups = merge_groups(std::mem::take(rows));
-        let value = value_of(key, &groups, access, roles, config);
+        let value = value_of(key, &groups, access, config);
         if let Some(e) = entry_for(
             &value,
             head_by_key.get(key).copied(),
@@ -323,13 +318,14 @@ pub fn settle_with_progress(
     };
     for (i, (partner, customer)) in customers.iter().enumerate() {
         let access = load_access(store, config, partner, customer)?;
+        let access = PreparedAccess::new(&access, &roles);
         let mut date = opts.from;
         while date <= opts.through {
             let mut attempts = 0;
             loop {
                 let usage = store.current_usage(partner, customer, date)?;
                 let heads = store.heads(partner, customer, date)?;
-                let (entries, count) = plan_day(usage, &heads, &access, &roles, config, opts);
+                let (entries, count) = plan_day(usage, &heads, &access, config, opts);
                 if entries.is_empty() {
                     summary.resource_days += count;
                     summary.unchanged += count;
