@@ -33,7 +33,11 @@ fn pec(data: &Path, args: &[&str]) -> Output {
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }
 
@@ -43,7 +47,16 @@ fn code(out: &Output) -> i32 {
 
 fn load_examples(data: &Path) {
     let usage = examples().join("daily-rated-usage.csv");
-    let out = pec(data, &["usage", "upload", usage.to_str().unwrap(), "--partner", PARTNER]);
+    let out = pec(
+        data,
+        &[
+            "usage",
+            "upload",
+            usage.to_str().unwrap(),
+            "--partner",
+            PARTNER,
+        ],
+    );
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     let receipt = json(&out);
     assert_eq!(receipt["status"], "accepted");
@@ -51,7 +64,18 @@ fn load_examples(data: &Path) {
     assert_eq!(receipt["errorCount"], 0);
     for i in 0..5 {
         let f = examples().join(format!("snapshot-{i}.json"));
-        let out = pec(data, &["access", "post", f.to_str().unwrap(), "--partner", PARTNER, "--now", "2026-09-03T01:00:00Z"]);
+        let out = pec(
+            data,
+            &[
+                "access",
+                "post",
+                f.to_str().unwrap(),
+                "--partner",
+                PARTNER,
+                "--now",
+                "2026-09-03T01:00:00Z",
+            ],
+        );
         assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
         assert_eq!(json(&out)["status"], "accepted");
     }
@@ -63,7 +87,18 @@ fn files_to_statement_on_the_spec_examples() {
     let data = dir.path();
     load_examples(data);
 
-    let out = pec(data, &["settle", "--from", "2026-09-01", "--through", "2026-09-02", "--now", "2026-09-03T02:00:00Z"]);
+    let out = pec(
+        data,
+        &[
+            "settle",
+            "--from",
+            "2026-09-01",
+            "--through",
+            "2026-09-02",
+            "--now",
+            "2026-09-03T02:00:00Z",
+        ],
+    );
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     let run = json(&out);
     // shop, orders, batch, subscription (support) × 2 days.
@@ -72,7 +107,18 @@ fn files_to_statement_on_the_spec_examples() {
     assert_eq!(run["earnedCreditDelta"], "9.33696");
     assert_eq!(run["lostCreditDelta"], "0");
 
-    let out = pec(data, &["statement", "--partner", PARTNER, "--month", "2026-09", "--as-of", "2026-09-04T00:00:00Z"]);
+    let out = pec(
+        data,
+        &[
+            "statement",
+            "--partner",
+            PARTNER,
+            "--month",
+            "2026-09",
+            "--as-of",
+            "2026-09-04T00:00:00Z",
+        ],
+    );
     assert_eq!(code(&out), 0);
     let s = json(&out);
     assert_eq!(s["partnerId"], PARTNER);
@@ -89,31 +135,76 @@ fn files_to_statement_on_the_spec_examples() {
     assert_eq!(totals["variance"], "7.26336");
     assert_eq!(totals["effectiveRate"], "0.15");
     assert_eq!(usd["ineligibleByReason"]["RESERVATION"], "9.216");
-    assert_eq!(usd["lostCreditByReason"].as_object().map(|m| m.len()), Some(0));
-    assert_eq!(usd["customers"][0]["customerId"], "bdd640fb-0667-4ad1-9c80-317fa3b1799d");
-    assert_eq!(usd["customers"][0]["subscriptions"][0]["subscriptionId"], SUB);
-    assert_eq!(usd["customers"][0]["subscriptions"][0]["totals"]["earnedCredit"], "9.33696");
+    assert_eq!(
+        usd["lostCreditByReason"].as_object().map(|m| m.len()),
+        Some(0)
+    );
+    assert_eq!(
+        usd["customers"][0]["customerId"],
+        "bdd640fb-0667-4ad1-9c80-317fa3b1799d"
+    );
+    assert_eq!(
+        usd["customers"][0]["subscriptions"][0]["subscriptionId"],
+        SUB
+    );
+    assert_eq!(
+        usd["customers"][0]["subscriptions"][0]["totals"]["earnedCredit"],
+        "9.33696"
+    );
     let days = usd["days"].as_array().unwrap();
     assert_eq!(days.len(), 2);
     assert_eq!(days[0]["date"], "2026-09-01");
     assert_eq!(days[0]["earnedCredit"], "4.66848");
     assert_eq!(days[0]["microsoftCredit"], "1.0368");
     assert_eq!(days[1]["date"], "2026-09-02");
-    assert_eq!(usd["priorPeriodAdjustments"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        usd["priorPeriodAdjustments"].as_array().map(Vec::len),
+        Some(0)
+    );
 
     // Settling again appends nothing; verify passes.
-    let out = pec(data, &["settle", "--from", "2026-09-01", "--through", "2026-09-02", "--now", "2026-09-03T03:00:00Z"]);
+    let out = pec(
+        data,
+        &[
+            "settle",
+            "--from",
+            "2026-09-01",
+            "--through",
+            "2026-09-02",
+            "--now",
+            "2026-09-03T03:00:00Z",
+        ],
+    );
     assert_eq!(json(&out)["entriesAppended"], 0);
     let out = pec(data, &["verify"]);
     assert_eq!(code(&out), 0);
     assert_eq!(json(&out)["entries"], 8);
 
     // CSV opens in Excel: BOM, one header, a total row with the same figures.
-    let out = pec(data, &["statement", "--partner", PARTNER, "--month", "2026-09", "--format", "csv", "--as-of", "2026-09-04T00:00:00Z"]);
+    let out = pec(
+        data,
+        &[
+            "statement",
+            "--partner",
+            PARTNER,
+            "--month",
+            "2026-09",
+            "--format",
+            "csv",
+            "--as-of",
+            "2026-09-04T00:00:00Z",
+        ],
+    );
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(csv.starts_with('\u{feff}'));
-    let total = csv.lines().find(|l| l.starts_with("total,")).expect("total row");
-    assert!(total.contains(",71.4624,62.2464,9.216,9.33696,0,2.0736,7.26336,0.15"), "{total}");
+    let total = csv
+        .lines()
+        .find(|l| l.starts_with("total,"))
+        .expect("total row");
+    assert!(
+        total.contains(",71.4624,62.2464,9.216,9.33696,0,2.0736,7.26336,0.15"),
+        "{total}"
+    );
 }
 
 #[test]
@@ -121,9 +212,31 @@ fn explain_answers_why() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     load_examples(data);
-    pec(data, &["settle", "--from", "2026-09-01", "--through", "2026-09-02", "--now", "2026-09-03T02:00:00Z"]);
+    pec(
+        data,
+        &[
+            "settle",
+            "--from",
+            "2026-09-01",
+            "--through",
+            "2026-09-02",
+            "--now",
+            "2026-09-03T02:00:00Z",
+        ],
+    );
     let db = format!("/subscriptions/{SUB}/resourceGroups/rg-data/providers/Microsoft.Sql/servers/sql1/databases/orders");
-    let out = pec(data, &["explain", "--partner", PARTNER, "--resource", &db, "--date", "2026-09-02"]);
+    let out = pec(
+        data,
+        &[
+            "explain",
+            "--partner",
+            PARTNER,
+            "--resource",
+            &db,
+            "--date",
+            "2026-09-02",
+        ],
+    );
     assert_eq!(code(&out), 0);
     let e = json(&out);
     let day = &e["resourceDays"][0];
@@ -132,9 +245,15 @@ fn explain_answers_why() {
     let assignments = day["assignments"].as_array().unwrap();
     // The AOBO owner (subscription) and the PIM owner (rg-data) cover it on 09-02; the
     // Lighthouse assignment on rg-data also applies to the resource.
-    let pim = assignments.iter().find(|a| a["id"].as_str().unwrap().ends_with("5e4d3c2b-pim")).unwrap();
+    let pim = assignments
+        .iter()
+        .find(|a| a["id"].as_str().unwrap().ends_with("5e4d3c2b-pim"))
+        .unwrap();
     assert_eq!(pim["fails"], serde_json::json!(["NOT_PERMANENT"]));
-    let aobo = assignments.iter().find(|a| a["id"].as_str().unwrap().ends_with("3f0c1d2e-aobo")).unwrap();
+    let aobo = assignments
+        .iter()
+        .find(|a| a["id"].as_str().unwrap().ends_with("3f0c1d2e-aobo"))
+        .unwrap();
     assert_eq!(aobo["heldAllDay"], true);
 }
 
@@ -145,11 +264,29 @@ fn exit_codes_follow_the_spec() {
     load_examples(data);
     // Duplicate: 0.
     let usage = examples().join("daily-rated-usage.csv");
-    let out = pec(data, &["usage", "upload", usage.to_str().unwrap(), "--partner", PARTNER]);
+    let out = pec(
+        data,
+        &[
+            "usage",
+            "upload",
+            usage.to_str().unwrap(),
+            "--partner",
+            PARTNER,
+        ],
+    );
     assert_eq!(code(&out), 0);
     assert_eq!(json(&out)["status"], "duplicate");
     // Rejected (another partner's file): 3.
-    let out = pec(data, &["usage", "upload", usage.to_str().unwrap(), "--partner", "00000000-0000-4000-8000-000000000009"]);
+    let out = pec(
+        data,
+        &[
+            "usage",
+            "upload",
+            usage.to_str().unwrap(),
+            "--partner",
+            "00000000-0000-4000-8000-000000000009",
+        ],
+    );
     assert_eq!(code(&out), 3);
     let r = json(&out);
     assert_eq!(r["status"], "rejected");
@@ -158,16 +295,49 @@ fn exit_codes_follow_the_spec() {
     assert_eq!(r["errors"][0]["column"], "PartnerId");
     // A bad snapshot: 3, with JSON paths.
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, br#"{"schemaVersion": 1, "assignments": [{"accessType": "VPN"}]}"#).unwrap();
-    let out = pec(data, &["access", "post", bad.to_str().unwrap(), "--partner", PARTNER]);
+    std::fs::write(
+        &bad,
+        br#"{"schemaVersion": 1, "assignments": [{"accessType": "VPN"}]}"#,
+    )
+    .unwrap();
+    let out = pec(
+        data,
+        &[
+            "access",
+            "post",
+            bad.to_str().unwrap(),
+            "--partner",
+            PARTNER,
+        ],
+    );
     assert_eq!(code(&out), 3);
-    let paths: Vec<String> = json(&out)["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap().to_string()).collect();
-    assert!(paths.contains(&"$.assignments[0].accessType".to_string()), "{paths:?}");
+    let paths: Vec<String> = json(&out)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        paths.contains(&"$.assignments[0].accessType".to_string()),
+        "{paths:?}"
+    );
     assert!(paths.contains(&"$.snapshotId".to_string()), "{paths:?}");
     // Usage errors: 2.
-    assert_eq!(code(&pec(data, &["statement", "--partner", PARTNER, "--month", "2026-13"])), 2);
+    assert_eq!(
+        code(&pec(
+            data,
+            &["statement", "--partner", PARTNER, "--month", "2026-13"]
+        )),
+        2
+    );
     assert_eq!(code(&pec(data, &["settle"])), 2);
-    assert_eq!(code(&pec(data, &["partner", "set-secret", PARTNER, "not-a-secret"])), 2);
+    assert_eq!(
+        code(&pec(
+            data,
+            &["partner", "set-secret", PARTNER, "not-a-secret"]
+        )),
+        2
+    );
     // Secrets: at most two active.
     let s1 = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let s2 = "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
@@ -175,7 +345,13 @@ fn exit_codes_follow_the_spec() {
     assert_eq!(code(&pec(data, &["partner", "set-secret", PARTNER, s1])), 0);
     assert_eq!(code(&pec(data, &["partner", "set-secret", PARTNER, s2])), 0);
     assert_eq!(code(&pec(data, &["partner", "set-secret", PARTNER, s3])), 2);
-    assert_eq!(code(&pec(data, &["partner", "set-secret", PARTNER, s1, "--revoke"])), 0);
+    assert_eq!(
+        code(&pec(
+            data,
+            &["partner", "set-secret", PARTNER, s1, "--revoke"]
+        )),
+        0
+    );
     let out = pec(data, &["partner", "set-secret", PARTNER, s3]);
     assert_eq!(code(&out), 0);
     assert_eq!(json(&out)["activeSecrets"], 2);

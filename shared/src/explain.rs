@@ -217,7 +217,12 @@ pub fn explain(
         let current = if rows.is_empty() {
             None
         } else {
-            Some(value_of(&key, &rows, &PreparedAccess::new(&access, &roles), config))
+            Some(value_of(
+                &key,
+                &rows,
+                &PreparedAccess::new(&access, &roles),
+                config,
+            ))
         };
         let key_entries = entries.remove(&key).unwrap_or_default();
         let mut ledger = Figures::default();

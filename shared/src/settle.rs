@@ -115,12 +115,7 @@ pub fn value_of(
     let mut tier2 = String::new();
     let mut coverages = Vec::with_capacity(groups.len());
     for g in groups {
-        let cov = access.day_coverage(
-            &key.resource_id,
-            key.usage_date,
-            &g.mpn_id,
-            &g.tier2_mpn_id,
-        );
+        let cov = access.day_coverage(&key.resource_id, key.usage_date, &g.mpn_id, &g.tier2_mpn_id);
         figures.list_amount += g.list_amount;
         figures.eligible_amount += g.eligible_amount;
         figures.microsoft_credit += g.microsoft_credit;

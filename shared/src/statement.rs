@@ -175,12 +175,15 @@ pub struct Statement {
     pub currencies: Vec<CurrencyStatement>,
 }
 
+/// A customer's Tier2MpnId, totals and per-subscription totals.
+type CustomerAcc = (Option<String>, Totals, BTreeMap<String, Totals>);
+
 #[derive(Default)]
 struct CurrencyAcc {
     totals: Totals,
     lost: BTreeMap<String, Decimal>,
     ineligible: BTreeMap<String, Decimal>,
-    customers: BTreeMap<String, (Option<String>, Totals, BTreeMap<String, Totals>)>,
+    customers: BTreeMap<String, CustomerAcc>,
     days: BTreeMap<NaiveDate, DayTotals>,
     prior: BTreeMap<String, (Decimal, Decimal)>,
 }

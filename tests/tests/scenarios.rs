@@ -14,7 +14,11 @@ use serde_json::Value;
 const D: &str = "2026-09-10";
 /// Snapshots at 00:00, 12:00 and the next 00:00: an assignment listed in all three is held for
 /// the whole closed day.
-const ALL_DAY: [&str; 3] = ["2026-09-10T00:00:00Z", "2026-09-10T12:00:00Z", "2026-09-11T00:00:00Z"];
+const ALL_DAY: [&str; 3] = [
+    "2026-09-10T00:00:00Z",
+    "2026-09-10T12:00:00Z",
+    "2026-09-11T00:00:00Z",
+];
 const NOW: &str = "2026-09-12T02:00:00Z";
 
 fn vm() -> String {
@@ -45,18 +49,30 @@ fn assert_lost(e: &pec_ledger::ledger::Entry, status: DayStatus, reason: LossRea
     assert_eq!(e.figures.earned_credit, dec("0"));
     assert_eq!(e.figures.lost_credit, dec("1.5"));
     assert_eq!(e.figures.lost_by_reason.get(&reason), Some(&dec("1.5")));
-    assert_eq!(e.figures.variance, dec("-1.5"), "Microsoft applied 1.50 that we would not have earned");
+    assert_eq!(
+        e.figures.variance,
+        dec("-1.5"),
+        "Microsoft applied 1.50 that we would not have earned"
+    );
 }
 
 #[test]
 fn subscription_owner_all_day_earns() {
-    let (_, e) = settle_one(&[Line::new(D, &vm())], vec![owner_on(&format!("/subscriptions/{SUB}"))]);
+    let (_, e) = settle_one(
+        &[Line::new(D, &vm())],
+        vec![owner_on(&format!("/subscriptions/{SUB}"))],
+    );
     assert_earned(&e);
     assert_eq!(e.kind, EntryKind::Settlement);
     assert_eq!(e.figures.list_amount, dec("10"));
     assert_eq!(e.figures.eligible_amount, dec("10"));
     assert_eq!(e.figures.microsoft_credit, dec("1.5"));
-    assert_eq!(e.evidence, vec![format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments/owner-aobo")]);
+    assert_eq!(
+        e.evidence,
+        vec![format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments/owner-aobo"
+        )]
+    );
     assert_eq!(e.rate, dec("0.15"));
     assert_eq!(e.key.resource_id, vm().to_lowercase());
 }
@@ -69,7 +85,11 @@ fn resource_group_scope_covers_its_resources_only() {
     w.access_at(&ALL_DAY, vec![owner_on(&res("/resourceGroups/RG-A"))]);
     w.settle(D, D, NOW);
     assert_earned(&w.entries_of(&vm(), D)[0]);
-    assert_lost(&w.entries_of(&other, D)[0], DayStatus::None, LossReason::NoAccess);
+    assert_lost(
+        &w.entries_of(&other, D)[0],
+        DayStatus::None,
+        LossReason::NoAccess,
+    );
 }
 
 #[test]
@@ -82,7 +102,11 @@ fn resource_scope_covers_a_child_not_a_sibling() {
     w.access_at(&ALL_DAY, vec![owner_on(&server)]);
     w.settle(D, D, NOW);
     assert_earned(&w.entries_of(&db, D)[0]);
-    assert_lost(&w.entries_of(&sibling, D)[0], DayStatus::None, LossReason::NoAccess);
+    assert_lost(
+        &w.entries_of(&sibling, D)[0],
+        DayStatus::None,
+        LossReason::NoAccess,
+    );
 }
 
 #[test]
@@ -90,15 +114,31 @@ fn access_removed_at_13_00_loses_the_day() {
     let mut w = World::new();
     w.upload(&[Line::new(D, &vm())]);
     let owner = owner_on(&format!("/subscriptions/{SUB}"));
-    w.access_at(&["2026-09-10T00:00:00Z", "2026-09-10T12:00:00Z"], vec![owner]);
+    w.access_at(
+        &["2026-09-10T00:00:00Z", "2026-09-10T12:00:00Z"],
+        vec![owner],
+    );
     w.access_at(&["2026-09-10T13:00:00Z", "2026-09-11T00:00:00Z"], vec![]);
     w.settle(D, D, NOW);
-    assert_lost(&w.entries_of(&vm(), D)[0], DayStatus::Partial, LossReason::PartialDay);
+    assert_lost(
+        &w.entries_of(&vm(), D)[0],
+        DayStatus::Partial,
+        LossReason::PartialDay,
+    );
 }
 
 #[test]
 fn reader_is_not_eligible() {
-    let reader = assignment("reader", &format!("/subscriptions/{SUB}"), READER, "Reader", "AOBO", "permanent", None, None);
+    let reader = assignment(
+        "reader",
+        &format!("/subscriptions/{SUB}"),
+        READER,
+        "Reader",
+        "AOBO",
+        "permanent",
+        None,
+        None,
+    );
     let (_, e) = settle_one(&[Line::new(D, &vm())], vec![reader]);
     assert_lost(&e, DayStatus::None, LossReason::RoleNotEligible);
     assert!(e.evidence.is_empty());
@@ -107,7 +147,16 @@ fn reader_is_not_eligible() {
 #[test]
 fn pim_eligible_and_activated_are_not_permanent() {
     for kind in ["eligible", "activated"] {
-        let pim = assignment("pim", &format!("/subscriptions/{SUB}"), OWNER, "Owner", "AOBO", kind, None, None);
+        let pim = assignment(
+            "pim",
+            &format!("/subscriptions/{SUB}"),
+            OWNER,
+            "Owner",
+            "AOBO",
+            kind,
+            None,
+            None,
+        );
         let (_, e) = settle_one(&[Line::new(D, &vm())], vec![pim]);
         assert_lost(&e, DayStatus::None, LossReason::NotPermanent);
     }
@@ -116,15 +165,42 @@ fn pim_eligible_and_activated_are_not_permanent() {
 #[test]
 fn lighthouse_needs_a_partner_admin_link() {
     let scope = format!("/subscriptions/{SUB}");
-    let with = assignment("lh", &scope, CONTRIBUTOR, "Contributor", "LIGHTHOUSE", "permanent", Some(MPN), None);
+    let with = assignment(
+        "lh",
+        &scope,
+        CONTRIBUTOR,
+        "Contributor",
+        "LIGHTHOUSE",
+        "permanent",
+        Some(MPN),
+        None,
+    );
     let (_, e) = settle_one(&[Line::new(D, &vm())], vec![with]);
     assert_earned(&e);
 
-    let without = assignment("lh", &scope, CONTRIBUTOR, "Contributor", "LIGHTHOUSE", "permanent", None, None);
+    let without = assignment(
+        "lh",
+        &scope,
+        CONTRIBUTOR,
+        "Contributor",
+        "LIGHTHOUSE",
+        "permanent",
+        None,
+        None,
+    );
     let (_, e) = settle_one(&[Line::new(D, &vm())], vec![without]);
     assert_lost(&e, DayStatus::None, LossReason::PalMissing);
 
-    let wrong = assignment("gdap", &scope, CONTRIBUTOR, "Contributor", "GDAP", "permanent", Some("9999999"), None);
+    let wrong = assignment(
+        "gdap",
+        &scope,
+        CONTRIBUTOR,
+        "Contributor",
+        "GDAP",
+        "permanent",
+        Some("9999999"),
+        None,
+    );
     let (_, e) = settle_one(&[Line::new(D, &vm())], vec![wrong]);
     assert_lost(&e, DayStatus::None, LossReason::PalMissing);
 }
@@ -132,13 +208,25 @@ fn lighthouse_needs_a_partner_admin_link() {
 #[test]
 fn reseller_pal_earns_through_tier2_mpn_id() {
     let scope = format!("/subscriptions/{SUB}");
-    let reseller = assignment("lh", &scope, CONTRIBUTOR, "Contributor", "LIGHTHOUSE", "permanent", Some(RESELLER_MPN), None);
+    let reseller = assignment(
+        "lh",
+        &scope,
+        CONTRIBUTOR,
+        "Contributor",
+        "LIGHTHOUSE",
+        "permanent",
+        Some(RESELLER_MPN),
+        None,
+    );
     let line = Line::new(D, &vm()).with(|l| l.tier2 = RESELLER_MPN.into());
     let (w, e) = settle_one(&[line], vec![reseller.clone()]);
     assert_earned(&e);
     assert_eq!(e.tier2_mpn_id, RESELLER_MPN);
     let s = w.statement("2026-09", "2026-10-01T00:00:00Z");
-    assert_eq!(s.currencies[0].customers[0].tier2_mpn_id.as_deref(), Some(RESELLER_MPN));
+    assert_eq!(
+        s.currencies[0].customers[0].tier2_mpn_id.as_deref(),
+        Some(RESELLER_MPN)
+    );
 
     // The same reseller link without Tier2MpnId on the line does not earn.
     let (_, e) = settle_one(&[Line::new(D, &vm())], vec![reseller]);
@@ -166,9 +254,16 @@ fn created_on_back_fills_before_the_first_snapshot() {
     // Without createdOn the same lone snapshot is only a point after the day: no access.
     let mut w = World::new();
     w.upload(&[Line::new(D, &vm())]);
-    w.access_at(&["2026-09-11T00:05:00Z"], vec![owner_on(&format!("/subscriptions/{SUB}"))]);
+    w.access_at(
+        &["2026-09-11T00:05:00Z"],
+        vec![owner_on(&format!("/subscriptions/{SUB}"))],
+    );
     w.settle(D, D, NOW);
-    assert_lost(&w.entries_of(&vm(), D)[0], DayStatus::None, LossReason::NoAccess);
+    assert_lost(
+        &w.entries_of(&vm(), D)[0],
+        DayStatus::None,
+        LossReason::NoAccess,
+    );
 }
 
 #[test]
@@ -179,7 +274,11 @@ fn a_gap_over_max_snapshot_gap_breaks_holding() {
     w.upload(&[Line::new(D, &vm())]);
     w.access_at(&times, vec![owner_on(&format!("/subscriptions/{SUB}"))]);
     w.settle(D, D, NOW);
-    assert_lost(&w.entries_of(&vm(), D)[0], DayStatus::None, LossReason::NoAccess);
+    assert_lost(
+        &w.entries_of(&vm(), D)[0],
+        DayStatus::None,
+        LossReason::NoAccess,
+    );
 
     // With maxSnapshotGap at 27 h the same snapshots hold it all day.
     let mut w = World::new();
@@ -215,7 +314,10 @@ fn unknown_until_the_next_snapshot_then_an_adjustment() {
     assert_eq!((adj.status, adj.reason), (DayStatus::Full, None));
     assert_eq!(adj.figures.earned_credit, dec("1.5"));
     assert_eq!(adj.figures.lost_credit, dec("-1.5"));
-    assert_eq!(adj.figures.lost_by_reason.get(&LossReason::NoEvidence), Some(&dec("-1.5")));
+    assert_eq!(
+        adj.figures.lost_by_reason.get(&LossReason::NoEvidence),
+        Some(&dec("-1.5"))
+    );
     assert_eq!(adj.figures.list_amount, dec("0"));
     assert_eq!(adj.prev_hash, entries[0].hash);
 
@@ -223,39 +325,75 @@ fn unknown_until_the_next_snapshot_then_an_adjustment() {
     let usd = &s.currencies[0];
     assert_eq!(usd.totals.earned_credit, dec("1.5"));
     assert_eq!(usd.totals.lost_credit, dec("0"));
-    assert!(usd.lost_credit_by_reason.is_empty(), "{:?}", usd.lost_credit_by_reason);
+    assert!(
+        usd.lost_credit_by_reason.is_empty(),
+        "{:?}",
+        usd.lost_credit_by_reason
+    );
     // As of before the adjustment, the statement shows the day as lost for lack of evidence.
     let before = w.statement("2026-09", "2026-09-11T12:00:00Z");
     assert_eq!(before.currencies[0].totals.lost_credit, dec("1.5"));
-    assert_eq!(before.currencies[0].lost_credit_by_reason.get("NO_EVIDENCE").map(String::as_str), Some("1.5"));
+    assert_eq!(
+        before.currencies[0]
+            .lost_credit_by_reason
+            .get("NO_EVIDENCE")
+            .map(String::as_str),
+        Some("1.5")
+    );
     assert!(pec_ledger::verify::verify(&w.store).expect("verify").ok);
 }
 
 #[test]
 fn each_product_ineligibility_reason() {
     let cases: Vec<(Line, IneligibleReason)> = vec![
-        (Line::new(D, &vm()).with(|l| l.charge_type = "purchase".into()), IneligibleReason::NotConsumption),
-        (Line::new(D, &vm()).with(|l| l.benefit_type = "Reservation".into()), IneligibleReason::Reservation),
         (
-            Line::new(D, &vm()).with(|l| l.meter_category = "Reserved VM Instances reservation".into()),
+            Line::new(D, &vm()).with(|l| l.charge_type = "purchase".into()),
+            IneligibleReason::NotConsumption,
+        ),
+        (
+            Line::new(D, &vm()).with(|l| l.benefit_type = "Reservation".into()),
             IneligibleReason::Reservation,
         ),
-        (Line::new(D, &vm()).with(|l| l.benefit_type = "SavingsPlan".into()), IneligibleReason::SavingsPlan),
-        (Line::new(D, &vm()).with(|l| l.publisher = "Contoso Software".into()), IneligibleReason::ThirdParty),
-        (Line::new(D, &vm()).with(|l| l.meter_name = "D4s v5 Spot".into()), IneligibleReason::Spot),
+        (
+            Line::new(D, &vm())
+                .with(|l| l.meter_category = "Reserved VM Instances reservation".into()),
+            IneligibleReason::Reservation,
+        ),
+        (
+            Line::new(D, &vm()).with(|l| l.benefit_type = "SavingsPlan".into()),
+            IneligibleReason::SavingsPlan,
+        ),
+        (
+            Line::new(D, &vm()).with(|l| l.publisher = "Contoso Software".into()),
+            IneligibleReason::ThirdParty,
+        ),
+        (
+            Line::new(D, &vm()).with(|l| l.meter_name = "D4s v5 Spot".into()),
+            IneligibleReason::Spot,
+        ),
     ];
     for (line, reason) in cases {
         let (w, e) = settle_one(&[line], vec![owner_on(&format!("/subscriptions/{SUB}"))]);
         assert_eq!(e.figures.list_amount, dec("10"), "{reason}");
         assert_eq!(e.figures.eligible_amount, dec("0"), "{reason}");
         assert_eq!(e.figures.ineligible_amount, dec("10"), "{reason}");
-        assert_eq!(e.figures.ineligible_by_reason.get(&reason), Some(&dec("10")), "{reason}");
+        assert_eq!(
+            e.figures.ineligible_by_reason.get(&reason),
+            Some(&dec("10")),
+            "{reason}"
+        );
         assert_eq!(e.figures.earned_credit, dec("0"), "{reason}");
         assert_eq!(e.figures.lost_credit, dec("0"), "{reason}");
         // Microsoft applied 15 % on a line we say is ineligible: a variance of -1.50.
         assert_eq!(e.figures.variance, dec("-1.5"), "{reason}");
         let s = w.statement("2026-09", "2026-10-01T00:00:00Z");
-        assert_eq!(s.currencies[0].ineligible_by_reason.get(reason.code()).map(String::as_str), Some("10"));
+        assert_eq!(
+            s.currencies[0]
+                .ineligible_by_reason
+                .get(reason.code())
+                .map(String::as_str),
+            Some("10")
+        );
     }
 }
 
@@ -268,7 +406,16 @@ fn a_later_upload_supersedes_its_keys_only() {
     // The corrected file has D only, with quantity 8 (20.00): D is replaced, D+1 untouched.
     let second = w.upload(&[Line::new(D, &vm()).with(|l| l.quantity = "8".into())]);
     assert_eq!(second.status, UploadStatus::Accepted);
-    w.access_at(&["2026-09-10T00:00:00Z", "2026-09-10T12:00:00Z", "2026-09-11T00:00:00Z", "2026-09-11T12:00:00Z", "2026-09-12T00:00:00Z"], vec![owner_on(&format!("/subscriptions/{SUB}"))]);
+    w.access_at(
+        &[
+            "2026-09-10T00:00:00Z",
+            "2026-09-10T12:00:00Z",
+            "2026-09-11T00:00:00Z",
+            "2026-09-11T12:00:00Z",
+            "2026-09-12T00:00:00Z",
+        ],
+        vec![owner_on(&format!("/subscriptions/{SUB}"))],
+    );
     w.settle(D, d2, NOW);
     assert_eq!(w.entries_of(&vm(), D)[0].figures.list_amount, dec("20"));
     assert_eq!(w.entries_of(&vm(), D)[0].figures.earned_credit, dec("3"));
@@ -309,7 +456,14 @@ fn a_rejected_file_leaves_no_trace() {
     assert_eq!(r.status, UploadStatus::Rejected);
     assert_eq!(r.rows, 3);
     assert_eq!(r.error_count, 1);
-    assert_eq!((r.errors[0].line, r.errors[0].column.as_str(), r.errors[0].value.as_str()), (3, "Quantity", "lots"));
+    assert_eq!(
+        (
+            r.errors[0].line,
+            r.errors[0].column.as_str(),
+            r.errors[0].value.as_str()
+        ),
+        (3, "Quantity", "lots")
+    );
     w.access_at(&ALL_DAY, vec![owner_on(&format!("/subscriptions/{SUB}"))]);
     let run = w.settle(D, D, NOW);
     assert_eq!(run.resource_days, 0);
@@ -318,12 +472,19 @@ fn a_rejected_file_leaves_no_trace() {
     // Another partner's rows are rejected whole too.
     let r = w.upload_as("99999999-9999-4999-8999-999999999999", &usage_file(&[good]));
     assert_eq!(r.status, UploadStatus::Rejected);
-    assert!(r.errors[0].message.starts_with("TENANT_MISMATCH"), "{:?}", r.errors);
+    assert!(
+        r.errors[0].message.starts_with("TENANT_MISMATCH"),
+        "{:?}",
+        r.errors
+    );
 }
 
 #[test]
 fn an_empty_resource_uri_is_keyed_to_the_subscription() {
-    let (_, e) = settle_one(&[Line::new(D, "")], vec![owner_on(&format!("/subscriptions/{SUB}"))]);
+    let (_, e) = settle_one(
+        &[Line::new(D, "")],
+        vec![owner_on(&format!("/subscriptions/{SUB}"))],
+    );
     assert_eq!(e.key.resource_id, format!("/subscriptions/{SUB}"));
     assert_earned(&e);
 }
@@ -353,7 +514,10 @@ fn prior_period_adjustments_show_in_the_next_months_statement() {
     let mut w = World::new();
     w.upload(&[Line::new(d, &vm())]);
     let owner = owner_on(&format!("/subscriptions/{SUB}"));
-    w.access_at(&["2026-09-30T00:00:00Z", "2026-09-30T12:00:00Z"], vec![owner.clone()]);
+    w.access_at(
+        &["2026-09-30T00:00:00Z", "2026-09-30T12:00:00Z"],
+        vec![owner.clone()],
+    );
     w.settle(d, d, "2026-10-01T02:00:00Z");
     w.access_at(&["2026-10-01T00:00:00Z"], vec![owner]);
     w.settle(d, d, "2026-10-02T02:00:00Z");
@@ -365,7 +529,11 @@ fn prior_period_adjustments_show_in_the_next_months_statement() {
     assert_eq!(ppa[0].usage_month, "2026-09");
     assert_eq!(ppa[0].earned_credit, dec("1.5"));
     assert_eq!(ppa[0].lost_credit, dec("-1.5"));
-    assert_eq!(october.currencies[0].totals.list_amount, dec("0"), "no October usage");
+    assert_eq!(
+        october.currencies[0].totals.list_amount,
+        dec("0"),
+        "no October usage"
+    );
 
     let september = w.statement("2026-09", "2026-11-01T00:00:00Z");
     assert_eq!(september.currencies[0].totals.earned_credit, dec("1.5"));
@@ -375,7 +543,11 @@ fn prior_period_adjustments_show_in_the_next_months_statement() {
 #[test]
 fn snapshots_are_idempotent_by_id() {
     let w = World::new();
-    let s = snapshot(1, "2026-09-10T00:00:00Z", vec![owner_on(&format!("/subscriptions/{SUB}"))]);
+    let s = snapshot(
+        1,
+        "2026-09-10T00:00:00Z",
+        vec![owner_on(&format!("/subscriptions/{SUB}"))],
+    );
     assert_eq!(w.post(&s).status, SnapshotStatus::Accepted);
     assert_eq!(w.post(&s).status, SnapshotStatus::Duplicate);
     let mut other = s.clone();

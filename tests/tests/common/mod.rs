@@ -1,6 +1,6 @@
 //! Helpers to write scenarios from the SPEC: usage files with the 55 columns, snapshots, and a
 //! store in a temporary directory.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::too_many_arguments, clippy::new_without_default)]
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pec_ledger::config::Config;
@@ -30,7 +30,9 @@ pub fn d(s: &str) -> NaiveDate {
 }
 
 pub fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("test time").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s)
+        .expect("test time")
+        .with_timezone(&Utc)
 }
 
 pub fn dec(s: &str) -> Decimal {
@@ -205,7 +207,16 @@ pub fn assignment(
 }
 
 pub fn owner_on(scope: &str) -> Value {
-    assignment("owner-aobo", scope, OWNER, "Owner", "AOBO", "permanent", None, None)
+    assignment(
+        "owner-aobo",
+        scope,
+        OWNER,
+        "Owner",
+        "AOBO",
+        "permanent",
+        None,
+        None,
+    )
 }
 
 pub fn snapshot(n: u32, taken_at: &str, assignments: Vec<Value>) -> Value {
@@ -232,12 +243,24 @@ impl World {
     pub fn new() -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open_dir(dir.path()).expect("store");
-        World { dir, store, config: Config::default(), snapshots: 0 }
+        World {
+            dir,
+            store,
+            config: Config::default(),
+            snapshots: 0,
+        }
     }
 
     pub fn upload_as(&self, partner: &str, body: &str) -> UploadReceipt {
-        ingest_usage_file(&self.store, &self.config, partner, "usage.csv", body.as_bytes(), t("2026-10-01T00:00:00Z"))
-            .expect("ingest")
+        ingest_usage_file(
+            &self.store,
+            &self.config,
+            partner,
+            "usage.csv",
+            body.as_bytes(),
+            t("2026-10-01T00:00:00Z"),
+        )
+        .expect("ingest")
     }
 
     pub fn upload(&self, lines: &[Line]) -> UploadReceipt {
@@ -264,7 +287,13 @@ impl World {
     }
 
     pub fn statement(&self, month: &str, as_of: &str) -> Statement {
-        statement_from_store(&self.store, PARTNER, Month::parse(month).expect("month"), t(as_of)).expect("statement")
+        statement_from_store(
+            &self.store,
+            PARTNER,
+            Month::parse(month).expect("month"),
+            t(as_of),
+        )
+        .expect("statement")
     }
 
     pub fn entries(&self) -> Vec<Entry> {
@@ -281,6 +310,9 @@ impl World {
     /// The entries of one resource (lower-cased id) on one date.
     pub fn entries_of(&self, resource: &str, date: &str) -> Vec<Entry> {
         let r = resource.to_lowercase();
-        self.entries().into_iter().filter(|e| e.key.resource_id == r && e.key.usage_date == d(date)).collect()
+        self.entries()
+            .into_iter()
+            .filter(|e| e.key.resource_id == r && e.key.usage_date == d(date))
+            .collect()
     }
 }
