@@ -405,7 +405,7 @@ mod tests {
             "{b:?}"
         );
 
-        let b = verify_resource_day(&key(), &[e0.clone()], Some(&head));
+        let b = verify_resource_day(&key(), std::slice::from_ref(&e0), Some(&head));
         assert!(
             b.iter().any(|b| b.problem.contains("head says entry 1")),
             "{b:?}"
