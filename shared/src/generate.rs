@@ -80,6 +80,7 @@ use std::path::{Path, PathBuf};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GenerateOptions {
     /// Seed of every random choice: the same options give byte-identical files.
     pub seed: u64,
@@ -103,6 +104,7 @@ pub struct GenerateOptions {
 
 /// One generated partner and its files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GeneratedPartner {
     pub partner_id: String,
     pub partner_name: String,
@@ -116,6 +118,7 @@ pub struct GeneratedPartner {
 /// Everything generated. Paths are joined to `out_dir`; `manifest.json` holds the same with
 /// paths relative to `out_dir`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GeneratedSet {
     pub partners: Vec<GeneratedPartner>,
     pub usage_rows: u64,
