@@ -202,16 +202,56 @@ pub struct Entry {
     pub posted_at: DateTime<Utc>,
     /// Hash of the previous entry of the same resource-day ("" for the first).
     pub prev_hash: String,
+    #[serde(default)]
     pub hash: String,
 }
 
+/// An entry's content without its hash, in the canonical JSON form that is hashed and stored.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Hashed<'a> {
+    #[serde(flatten)]
+    key: &'a ResourceDayKey,
+    seq: u32,
+    kind: EntryKind,
+    status: DayStatus,
+    reason: Option<LossReason>,
+    figures: &'a Figures,
+    #[serde(with = "as_string")]
+    rate: Decimal,
+    tier2_mpn_id: &'a str,
+    evidence: &'a [String],
+    input_digest: &'a str,
+    run_id: &'a str,
+    posted_at: DateTime<Utc>,
+    prev_hash: &'a str,
+}
+
 impl Entry {
-    /// SHA-256 (hex) of every field but `hash`, in a fixed canonical JSON form.
+    /// The canonical JSON of every field but `hash`: what is hashed, and what stores keep (an
+    /// `Entry` parses from it, with `hash` empty).
+    pub fn canonical_json(&self) -> String {
+        let view = Hashed {
+            key: &self.key,
+            seq: self.seq,
+            kind: self.kind,
+            status: self.status,
+            reason: self.reason,
+            figures: &self.figures,
+            rate: self.rate,
+            tier2_mpn_id: &self.tier2_mpn_id,
+            evidence: &self.evidence,
+            input_digest: &self.input_digest,
+            run_id: &self.run_id,
+            posted_at: self.posted_at,
+            prev_hash: &self.prev_hash,
+        };
+        serde_json::to_string(&view).unwrap_or_default()
+    }
+
+    /// SHA-256 (hex) of [`Entry::canonical_json`].
     pub fn compute_hash(&self) -> String {
-        let mut unhashed = self.clone();
-        unhashed.hash = String::new();
-        let bytes = serde_json::to_vec(&unhashed).unwrap_or_default();
-        hex::encode(Sha256::digest(&bytes))
+        hex::encode(Sha256::digest(self.canonical_json().as_bytes()))
     }
 
     /// Sets `hash` from the other fields.

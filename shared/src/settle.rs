@@ -5,12 +5,15 @@ use crate::access::{AccessBuilder, CustomerAccess, DayCoverage, PreparedAccess};
 use crate::config::Config;
 use crate::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
 use crate::reasons::{DayStatus, LossReason};
-use crate::store::{AppendOutcome, Store, StoreError, UsageAggregate};
+use crate::store::{Append, AppendOutcome, Store, StoreError, UsageAggregate};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// About how many entries one transaction appends.
+const BATCH_ENTRIES: usize = 5_000;
 
 /// What a settlement run covers.
 #[derive(Debug, Clone)]
@@ -157,14 +160,7 @@ pub fn value_of(
     let (status, reason) = verdict
         .map(|v| (v.status, v.reason))
         .unwrap_or((DayStatus::None, Some(LossReason::NoAccess)));
-    let digest_input = serde_json::json!({
-        "key": key,
-        "rate": crate::decimal::fmt_amount(rate),
-        "usage": groups,
-        "coverage": coverages,
-        "evidence": evidence,
-    });
-    let input_digest = hex::encode(Sha256::digest(digest_input.to_string().as_bytes()));
+    let input_digest = input_digest(key, rate, groups, &coverages, &evidence);
     ResourceDayValue {
         key: key.clone(),
         status,
@@ -175,6 +171,47 @@ pub fn value_of(
         evidence: evidence.into_iter().collect(),
         input_digest,
     }
+}
+
+/// SHA-256 of what a resource-day's value was computed from: its key, the rate, the usage of
+/// each (MpnId, Tier2MpnId) group, the coverage of each group and the evidence.
+fn input_digest(
+    key: &ResourceDayKey,
+    rate: Decimal,
+    groups: &[UsageAggregate],
+    coverages: &[(String, String, DayStatus, Option<LossReason>)],
+    evidence: &BTreeSet<String>,
+) -> String {
+    use crate::decimal::fmt_amount;
+    let mut h = Sha256::new();
+    let mut field = |s: &str| {
+        h.update(s.as_bytes());
+        h.update([0x1f]);
+    };
+    field(&key.to_string());
+    field(&fmt_amount(rate));
+    for g in groups {
+        field(&g.mpn_id);
+        field(&g.tier2_mpn_id);
+        field(&fmt_amount(g.list_amount));
+        field(&fmt_amount(g.eligible_amount));
+        field(&fmt_amount(g.microsoft_credit));
+        for (r, v) in &g.ineligible_by_reason {
+            field(r.code());
+            field(&fmt_amount(*v));
+        }
+        field(&g.lines.to_string());
+    }
+    for (mpn, tier2, status, reason) in coverages {
+        field(mpn);
+        field(tier2);
+        field(status.code());
+        field(reason.map(|r| r.code()).unwrap_or(""));
+    }
+    for e in evidence {
+        field(e);
+    }
+    hex::encode(h.finalize())
 }
 
 /// The entry that brings `head` to `value`, or `None` if the ledger already says it.
@@ -238,7 +275,7 @@ fn plan_day(
     access: &PreparedAccess<'_>,
     config: &Config,
     opts: &SettleOptions,
-) -> (Vec<Entry>, u64) {
+) -> (Vec<Append>, u64) {
     let mut by_key: BTreeMap<ResourceDayKey, Vec<UsageAggregate>> = BTreeMap::new();
     for u in usage {
         by_key.entry(u.key.clone()).or_default().push(u);
@@ -250,13 +287,9 @@ fn plan_day(
         count += 1;
         let groups = merge_groups(std::mem::take(rows));
         let value = value_of(key, &groups, access, config);
-        if let Some(e) = entry_for(
-            &value,
-            head_by_key.get(key).copied(),
-            &opts.run_id,
-            opts.now,
-        ) {
-            entries.push(e);
+        let head = head_by_key.get(key).copied();
+        if let Some(e) = entry_for(&value, head, &opts.run_id, opts.now) {
+            entries.push(Append::after(head, e));
         }
     }
     // Resource-days in the ledger whose usage is gone (superseded by a file without them).
@@ -276,7 +309,7 @@ fn plan_day(
             input_digest: hex::encode(Sha256::digest(b"no usage")),
         };
         if let Some(e) = entry_for(&value, Some(h), &opts.run_id, opts.now) {
-            entries.push(e);
+            entries.push(Append::after(Some(h), e));
         }
     }
     (entries, count)
@@ -314,24 +347,43 @@ pub fn settle_with_progress(
     for (i, (partner, customer)) in customers.iter().enumerate() {
         let access = load_access(store, config, partner, customer)?;
         let access = PreparedAccess::new(&access, &roles);
+        let mut dates = Vec::new();
         let mut date = opts.from;
         while date <= opts.through {
+            dates.push(date);
+            date = match date.succ_opt() {
+                Some(d) => d,
+                None => break,
+            };
+        }
+        // Dates are planned and appended in chunks of about BATCH_ENTRIES entries, each chunk in
+        // one transaction; a chunk that loses a race with another writer is planned again.
+        let mut next = 0;
+        while next < dates.len() {
             let mut attempts = 0;
             loop {
-                let usage = store.current_usage(partner, customer, date)?;
-                let heads = store.heads(partner, customer, date)?;
-                let (entries, count) = plan_day(usage, &heads, &access, config, opts);
-                if entries.is_empty() {
-                    summary.resource_days += count;
-                    summary.unchanged += count;
-                    break;
+                let mut batch = Vec::new();
+                let mut count = 0;
+                let mut end = next;
+                while end < dates.len() && batch.len() < BATCH_ENTRIES {
+                    let usage = store.current_usage(partner, customer, dates[end])?;
+                    let heads = store.heads(partner, customer, dates[end])?;
+                    let (entries, n) = plan_day(usage, &heads, &access, config, opts);
+                    batch.extend(entries);
+                    count += n;
+                    end += 1;
                 }
-                match store.append(&entries)? {
+                let outcome = if batch.is_empty() {
+                    AppendOutcome::Appended
+                } else {
+                    store.append(&batch)?
+                };
+                match outcome {
                     AppendOutcome::Appended => {
                         summary.resource_days += count;
-                        summary.unchanged += count - entries.len() as u64;
-                        summary.entries_appended += entries.len() as u64;
-                        for e in &entries {
+                        summary.unchanged += count - batch.len() as u64;
+                        summary.entries_appended += batch.len() as u64;
+                        for Append { entry: e, .. } in &batch {
                             match e.kind {
                                 EntryKind::Settlement => summary.settlements += 1,
                                 EntryKind::Adjustment => summary.adjustments += 1,
@@ -339,6 +391,7 @@ pub fn settle_with_progress(
                             summary.earned_credit_delta += e.figures.earned_credit;
                             summary.lost_credit_delta += e.figures.lost_credit;
                         }
+                        next = end;
                         break;
                     }
                     AppendOutcome::Conflict => {
@@ -346,16 +399,13 @@ pub fn settle_with_progress(
                         summary.conflicts_retried += 1;
                         if attempts >= 10 {
                             return Err(StoreError::Backend(format!(
-                                "another settlement keeps writing {partner} {customer} {date}; try again"
+                                "another settlement keeps writing {partner} {customer} from {}; try again",
+                                dates[next]
                             )));
                         }
                     }
                 }
             }
-            date = match date.succ_opt() {
-                Some(d) => d,
-                None => break,
-            };
         }
         progress(i + 1, customers.len());
     }

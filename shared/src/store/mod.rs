@@ -136,6 +136,21 @@ pub trait SnapshotStore {
     ) -> StoreResult<()>;
 }
 
+/// An entry to append and its resource-day's head after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Append {
+    pub entry: Entry,
+    pub head: Head,
+}
+
+impl Append {
+    /// `entry` appended after `previous`.
+    pub fn after(previous: Option<&Head>, entry: Entry) -> Append {
+        let head = Head::after(previous, &entry);
+        Append { entry, head }
+    }
+}
+
 /// Which entries to read.
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {
@@ -151,9 +166,10 @@ pub trait LedgerStore {
     /// Heads of a customer's resource-days on a date.
     fn heads(&self, partner_id: &str, customer_id: &str, date: NaiveDate)
         -> StoreResult<Vec<Head>>;
-    /// Appends entries atomically, each conditional on its resource-day's head being the one it
-    /// chains to (no head for seq 0). On any mismatch nothing is written.
-    fn append(&self, entries: &[Entry]) -> StoreResult<AppendOutcome>;
+    /// Appends entries atomically with their resource-days' new heads, each conditional on the
+    /// stored head being the one the entry chains to (no head for seq 0). On any mismatch
+    /// nothing is written.
+    fn append(&self, batch: &[Append]) -> StoreResult<AppendOutcome>;
     /// Entries matching the filter, ordered by resource-day then seq.
     fn for_each_entry(
         &self,

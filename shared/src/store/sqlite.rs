@@ -141,6 +141,9 @@ impl SqliteStore {
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(backend)?;
+        // 32 MiB of page cache: settlement reads indexes scattered over the file.
+        conn.pragma_update(None, "cache_size", -32768)
+            .map_err(backend)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
@@ -156,6 +159,13 @@ impl SqliteStore {
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(corrupt)
+}
+
+/// An entry as stored: its canonical JSON and, beside it, its hash.
+fn entry_from_row((json, hash): (String, String)) -> StoreResult<Entry> {
+    let mut e: Entry = from_json(&json)?;
+    e.hash = hash;
+    Ok(e)
 }
 
 fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
@@ -400,7 +410,7 @@ impl LedgerStore for SqliteStore {
         Ok(out)
     }
 
-    fn append(&self, entries: &[Entry]) -> StoreResult<AppendOutcome> {
+    fn append(&self, batch: &[Append]) -> StoreResult<AppendOutcome> {
         let mut conn = self.conn()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -408,8 +418,8 @@ impl LedgerStore for SqliteStore {
         {
             let mut get_head = tx
                 .prepare_cached(
-                    "SELECT head FROM ledger_heads WHERE partner_id = ?1 AND customer_id = ?2 AND resource_id = ?3 \
-                     AND usage_date = ?4 AND currency = ?5",
+                    "SELECT seq, hash FROM ledger_heads WHERE partner_id = ?1 AND customer_id = ?2 \
+                     AND resource_id = ?3 AND usage_date = ?4 AND currency = ?5",
                 )
                 .map_err(backend)?;
             let mut put_entry = tx
@@ -426,27 +436,29 @@ impl LedgerStore for SqliteStore {
                      DO UPDATE SET seq = excluded.seq, hash = excluded.hash, head = excluded.head",
                 )
                 .map_err(backend)?;
-            for e in entries {
+            for Append {
+                entry: e,
+                head: new_head,
+            } in batch
+            {
                 let k = &e.key;
                 let d = day(k.usage_date);
-                let head: Option<Head> = get_head
+                let stored: Option<(u32, String)> = get_head
                     .query_row(
                         params![k.partner_id, k.customer_id, k.resource_id, d, k.currency],
-                        |r| r.get::<_, String>(0),
+                        |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .optional()
-                    .map_err(backend)?
-                    .map(|t| from_json(&t))
-                    .transpose()?;
-                let chains = match &head {
+                    .map_err(backend)?;
+                let chains = match &stored {
                     None => e.seq == 0 && e.prev_hash.is_empty(),
-                    Some(h) => e.seq == h.seq + 1 && e.prev_hash == h.hash,
+                    Some((seq, hash)) => e.seq == seq + 1 && &e.prev_hash == hash,
                 };
-                if !chains {
+                if !chains || new_head.seq != e.seq || new_head.hash != e.hash || new_head.key != *k
+                {
                     // Dropping the transaction rolls it back: nothing of this batch is written.
                     return Ok(AppendOutcome::Conflict);
                 }
-                let new_head = Head::after(head.as_ref(), e);
                 put_entry
                     .execute(params![
                         k.partner_id,
@@ -459,7 +471,7 @@ impl LedgerStore for SqliteStore {
                         e.kind.code(),
                         ts(e.posted_at),
                         e.hash,
-                        to_json(e)?
+                        e.canonical_json()
                     ])
                     .map_err(backend)?;
                 put_head
@@ -471,7 +483,7 @@ impl LedgerStore for SqliteStore {
                         k.currency,
                         e.seq,
                         e.hash,
-                        to_json(&new_head)?
+                        to_json(new_head)?
                     ])
                     .map_err(backend)?;
             }
@@ -488,7 +500,7 @@ impl LedgerStore for SqliteStore {
         let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT entry FROM ledger_entries WHERE (?1 IS NULL OR partner_id = ?1) AND (?2 IS NULL OR resource_id = ?2) \
+                "SELECT entry, hash FROM ledger_entries WHERE (?1 IS NULL OR partner_id = ?1) AND (?2 IS NULL OR resource_id = ?2) \
                  AND (?3 IS NULL OR usage_date >= ?3) AND (?4 IS NULL OR usage_date <= ?4) AND (?5 IS NULL OR posted_at <= ?5) \
                  ORDER BY partner_id, customer_id, resource_id, usage_date, currency, seq",
             )
@@ -502,11 +514,11 @@ impl LedgerStore for SqliteStore {
                     filter.usage_through.map(day),
                     filter.posted_through.map(ts)
                 ],
-                |r| r.get::<_, String>(0),
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
             )
             .map_err(backend)?;
         for row in rows {
-            visit(from_json(&row.map_err(backend)?)?)?;
+            visit(entry_from_row(row.map_err(backend)?)?)?;
         }
         Ok(())
     }
@@ -521,17 +533,17 @@ impl LedgerStore for SqliteStore {
         let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT entry FROM ledger_entries WHERE partner_id = ?1 AND posted_at >= ?2 AND posted_at < ?3 \
+                "SELECT entry, hash FROM ledger_entries WHERE partner_id = ?1 AND posted_at >= ?2 AND posted_at < ?3 \
                  ORDER BY posted_at, customer_id, resource_id, usage_date, currency, seq",
             )
             .map_err(backend)?;
         let rows = stmt
             .query_map(params![partner_id, ts(from), ts(to)], |r| {
-                r.get::<_, String>(0)
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
             })
             .map_err(backend)?;
         for row in rows {
-            visit(from_json(&row.map_err(backend)?)?)?;
+            visit(entry_from_row(row.map_err(backend)?)?)?;
         }
         Ok(())
     }
