@@ -165,9 +165,8 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
         data.display(),
         partner.partner_id
     );
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&statement).map_err(Failure::internal)?
-    );
+    crate::write_stdout(
+        &(serde_json::to_string_pretty(&statement).map_err(Failure::internal)? + "\n"),
+    )?;
     Ok(if report.ok { 0 } else { 4 })
 }

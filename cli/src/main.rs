@@ -206,8 +206,18 @@ fn load_config(data_dir: &Path) -> Result<Config, Failure> {
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(Failure::internal)?;
-    println!("{text}");
-    Ok(())
+    write_stdout(&(text + "\n"))
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.
+pub fn write_stdout(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::internal(format!("cannot write to stdout: {e}"))),
+    }
 }
 
 fn validate_partner(p: &str) -> Result<String, Failure> {
@@ -302,6 +312,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             let config = load_config(&data_dir)?;
             let store = SqliteStore::open_dir(&data_dir)?;
+            store.set_cache_mib(64)?;
             let opts = SettleOptions::new(&config, through, from, now.unwrap_or_else(Utc::now));
             let summary = settle(&store, &config, &opts)?;
             eprintln!(
@@ -338,7 +349,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                         .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
                     eprintln!("statement written to {}", path.display());
                 }
-                None => print!("{text}"),
+                None => write_stdout(&text)?,
             }
             Ok(0)
         }

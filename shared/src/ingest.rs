@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 /// How many distinct resource-day groups are held in memory before they are staged.
-const FLUSH_GROUPS: usize = 20_000;
+const FLUSH_GROUPS: usize = 8_192;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
