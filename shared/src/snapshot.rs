@@ -893,4 +893,83 @@ mod tests {
         same["snapshotId"] = json!("bd9c66b3-ad3c-4d6d-9a3d-1fa7bc8960a9");
         assert_eq!(d1, parse_value(&same).unwrap().content_digest());
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn now() -> DateTime<Utc> {
+            DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default()
+        }
+
+        fn assignment() -> impl Strategy<Value = serde_json::Value> {
+            (
+                "[a-z0-9-]{1,12}",
+                prop::sample::select(vec!["AOBO", "LIGHTHOUSE", "DIRECT", "GDAP"]),
+                prop::sample::select(vec!["permanent", "eligible", "activated"]),
+                prop::sample::select(vec!["ForeignGroup", "Group", "User", "ServicePrincipal"]),
+                prop::option::of("[0-9]{7}"),
+                prop::option::of(0i64..1_789_000_000),
+            )
+                .prop_map(|(id, access, kind, principal, pal, created)| {
+                    let mut a = serde_json::json!({
+                        "id": format!("/subscriptions/S/providers/Microsoft.Authorization/roleAssignments/{id}"),
+                        "scope": format!("/subscriptions/S/resourceGroups/{id}"),
+                        "roleDefinitionId": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+                        "roleName": "Owner",
+                        "principalId": "p",
+                        "principalType": principal,
+                        "accessType": access,
+                        "assignmentType": kind,
+                    });
+                    if let Some(p) = pal {
+                        a["partnerAdminLinkMpnId"] = serde_json::json!(p);
+                    }
+                    if let Some(c) = created.and_then(|c| DateTime::from_timestamp(c, 0)) {
+                        a["createdOn"] = serde_json::json!(c.to_rfc3339());
+                    }
+                    a
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = parse_snapshot(&body, now());
+            }
+
+            #[test]
+            fn valid_snapshots_parse_and_reparse_to_the_same_content(
+                assignments in prop::collection::vec(assignment(), 0..6),
+                taken in 0i64..1_790_000_000,
+            ) {
+                let mut seen = std::collections::HashSet::new();
+                let assignments: Vec<_> = assignments
+                    .into_iter()
+                    .filter(|a| seen.insert(a["id"].as_str().unwrap_or("").to_lowercase()))
+                    .collect();
+                let body = serde_json::json!({
+                    "schemaVersion": 1,
+                    "snapshotId": "0B6F0000-0000-4000-8000-000000000001",
+                    "partnerId": "P", "customerId": "C",
+                    "takenAt": DateTime::from_timestamp(taken, 0).unwrap_or_default().to_rfc3339(),
+                    "source": "proptest",
+                    "assignments": assignments,
+                });
+                let parsed = parse_snapshot(body.to_string().as_bytes(), now());
+                prop_assert!(parsed.is_ok(), "{:?}", parsed.err());
+                let parsed = parsed.unwrap_or_else(|_| unreachable!());
+                prop_assert_eq!(parsed.assignments.len(), assignments.len());
+                prop_assert_eq!(&parsed.snapshot_id, "0b6f0000-0000-4000-8000-000000000001");
+                // What we store re-parses to the same content and digest.
+                let stored = serde_json::to_vec(&parsed).unwrap_or_default();
+                let again = parse_snapshot(&stored, now());
+                prop_assert!(again.is_ok(), "{:?}", again.err());
+                let again = again.unwrap_or_else(|_| unreachable!());
+                prop_assert_eq!(again.content_digest(), parsed.content_digest());
+            }
+        }
+    }
 }
