@@ -19,4 +19,5 @@ pub mod statement;
 pub mod store;
 pub mod usage;
 pub mod verify;
+pub mod webhook;
 pub mod webhook_secret;

@@ -1,6 +1,7 @@
 //! Storage behind traits: the embedded SQLite store implements them here; the DynamoDB/S3
 //! adapters implement the same traits at the AWS edge.
 
+pub mod files;
 pub mod sqlite;
 
 use crate::ledger::{Entry, Head, ResourceDayKey};
@@ -196,5 +197,13 @@ pub trait PartnerStore {
 }
 
 /// Everything the domain needs from storage.
-pub trait Store: UsageStore + SnapshotStore + LedgerStore + PartnerStore {}
-impl<T: UsageStore + SnapshotStore + LedgerStore + PartnerStore> Store for T {}
+pub trait Store: UsageStore + SnapshotStore + LedgerStore + PartnerStore + Send + Sync {}
+impl<T: UsageStore + SnapshotStore + LedgerStore + PartnerStore + Send + Sync> Store for T {}
+
+/// Objects kept as files: receipts, error reports, raw snapshots, statements. Keys are
+/// `/`-separated paths such as `receipts/{partnerId}/{uploadId}.json` (SPEC 6.3).
+pub trait ObjectStore: Send + Sync {
+    fn put_object(&self, key: &str, body: &[u8], content_type: &str) -> StoreResult<()>;
+    /// `None` when there is no such object.
+    fn get_object(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+}
