@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 TEMPLATE=infra/template.yaml
 VENV=target/venv
-REQUIREMENTS=("cfn-lint>=1,<2" "aws-sam-translator>=1.90,<2")
+REQUIREMENTS=("cfn-lint==1.58.0" "aws-sam-translator==1.115.0")
 STAMP="$VENV/.pec-infra-requirements"
 
 if ! "$VENV/bin/python" -c '' 2>/dev/null; then

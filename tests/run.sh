@@ -10,6 +10,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+echo "== infra: SAM template lint and ledger IAM checks"
+./tests/infra.sh
+
 echo "== cargo test"
 cargo test --workspace 2>&1 | tee target/test-output.txt
 
