@@ -16,6 +16,8 @@ pub mod roles;
 pub mod settle;
 pub mod snapshot;
 pub mod statement;
+pub mod statement_html;
+pub mod statement_xlsx;
 pub mod store;
 pub mod usage;
 pub mod verify;

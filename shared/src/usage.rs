@@ -801,6 +801,9 @@ fn read_up_to(mut input: impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// The input as plain text or gunzipped.
+/// One per open file: the size of the gzip state (larger with flate2's zlib-rs backend, which
+/// the XLSX writer's zip dependency selects) does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Decoded<R: Read> {
     Plain(R),
     Gzip(flate2::read::MultiGzDecoder<R>),
