@@ -8,10 +8,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use pec_ledger::config::Config;
 use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotStatus, UploadStatus};
 use pec_ledger::settle::{settle, SettleOptions};
-use pec_ledger::statement::{render_csv, statement_from_store, Month};
+use pec_ledger::statement::{render_csv, statement_from_store, Month, Statement};
+use pec_ledger::statement_html::render_html;
+use pec_ledger::statement_xlsx::render_xlsx;
 use pec_ledger::store::sqlite::SqliteStore;
 use pec_ledger::store::{PartnerStore, WebhookSecret};
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -68,6 +70,8 @@ enum Command {
         /// YYYY-MM
         #[arg(long)]
         month: String,
+        /// json, csv (opens in Excel as is), html (a printable A4 page with charts) or xlsx (an
+        /// Excel workbook; needs --out, or stdout redirected to a file or pipe).
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
         /// Only entries posted by then (RFC 3339); default: now.
@@ -172,6 +176,7 @@ enum Format {
     Json,
     Csv,
     Html,
+    Xlsx,
 }
 
 /// Failures with their exit code.
@@ -219,13 +224,30 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.
 pub fn write_stdout(text: &str) -> Result<(), Failure> {
+    write_stdout_bytes(text.as_bytes())
+}
+
+/// [`write_stdout`] for bytes (an XLSX workbook).
+pub fn write_stdout_bytes(bytes: &[u8]) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    match out.write_all(bytes).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Failure::internal(format!("cannot write to stdout: {e}"))),
     }
+}
+
+/// The statement in one of its formats, as the bytes to write.
+fn render_statement(statement: &Statement, format: Format) -> Result<Vec<u8>, Failure> {
+    Ok(match format {
+        Format::Json => (serde_json::to_string_pretty(statement).map_err(Failure::internal)?
+            + "\n")
+            .into_bytes(),
+        Format::Csv => render_csv(statement).into_bytes(),
+        Format::Html => render_html(statement).into_bytes(),
+        Format::Xlsx => render_xlsx(statement).map_err(Failure::internal)?,
+    })
 }
 
 fn validate_partner(p: &str) -> Result<String, Failure> {
@@ -339,25 +361,22 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         } => {
             let partner = validate_partner(&partner)?;
             let month = Month::parse(&month).map_err(Failure::usage)?;
-            if matches!(format, Format::Html) {
+            if matches!(format, Format::Xlsx) && out.is_none() && std::io::stdout().is_terminal() {
                 return Err(Failure::usage(
-                    "--format html is not available yet; use json or csv",
+                    "--format xlsx writes a binary workbook: give --out FILE, or redirect stdout to a file",
                 ));
             }
             let store = SqliteStore::open_dir(&data_dir)?;
             let statement =
                 statement_from_store(&store, &partner, month, as_of.unwrap_or_else(Utc::now))?;
-            let text = match format {
-                Format::Csv => render_csv(&statement),
-                _ => serde_json::to_string_pretty(&statement).map_err(Failure::internal)? + "\n",
-            };
+            let bytes = render_statement(&statement, format)?;
             match out {
                 Some(path) => {
-                    std::fs::write(&path, text)
+                    std::fs::write(&path, bytes)
                         .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
                     eprintln!("statement written to {}", path.display());
                 }
-                None => write_stdout(&text)?,
+                None => write_stdout_bytes(&bytes)?,
             }
             Ok(0)
         }

@@ -56,7 +56,7 @@ table.totals { width: auto; min-width: 60%; }
 table.totals td.num { font-size: 10pt; }
 table.totals tr.key td { font-weight: bold; }
 table.small { font-size: 7.5pt; }
-table.small td.num { white-space: normal; word-break: break-all; }
+table.small td.num { white-space: normal; word-break: break-all; width: 19%; }
 tr.sub td { color: #444; }
 tr.sub td.id { padding-left: 5mm; }
 figure { margin: 2mm 0 3mm; break-inside: avoid; }
@@ -692,58 +692,90 @@ fn top_customers(h: &mut String, c: &CurrencyStatement) {
     h.push_str("</div>\n");
 }
 
-fn totals_cells(base: &str, t: &Totals) -> String {
-    [
-        ("listAmount", t.list_amount),
-        ("eligibleAmount", t.eligible_amount),
-        ("ineligibleAmount", t.ineligible_amount),
-        ("earnedCredit", t.earned_credit),
-        ("lostCredit", t.lost_credit),
-        ("microsoftCredit", t.microsoft_credit),
-        ("variance", t.variance),
-        ("effectiveRate", t.effective_rate),
-    ]
-    .iter()
-    .map(|(field, v)| figure_cell(&format!("{base}.{field}"), &fmt_amount(*v)))
-    .collect()
+/// The figures of the two customer tables: credit, then consumption.
+const CREDIT_COLUMNS: [(&str, &str); 4] = [
+    ("earnedCredit", "Earned credit"),
+    ("lostCredit", "Lost credit"),
+    ("microsoftCredit", "Credit Microsoft applied"),
+    ("variance", "Variance"),
+];
+const CONSUMPTION_COLUMNS: [(&str, &str); 4] = [
+    ("listAmount", "List amount"),
+    ("eligibleAmount", "Eligible amount"),
+    ("ineligibleAmount", "Ineligible amount"),
+    ("effectiveRate", "Effective rate"),
+];
+
+fn totals_field(t: &Totals, field: &str) -> Decimal {
+    match field {
+        "listAmount" => t.list_amount,
+        "eligibleAmount" => t.eligible_amount,
+        "ineligibleAmount" => t.ineligible_amount,
+        "earnedCredit" => t.earned_credit,
+        "lostCredit" => t.lost_credit,
+        "microsoftCredit" => t.microsoft_credit,
+        "variance" => t.variance,
+        _ => t.effective_rate,
+    }
 }
 
+fn totals_cells(base: &str, t: &Totals, columns: &[(&str, &str)]) -> String {
+    columns
+        .iter()
+        .map(|(field, _)| {
+            figure_cell(
+                &format!("{base}.{field}"),
+                &fmt_amount(totals_field(t, field)),
+            )
+        })
+        .collect()
+}
+
+/// Per customer and subscription, in two tables (credit, consumption) so every exact figure
+/// fits the A4 width.
 fn customers_table(h: &mut String, c: &CurrencyStatement) {
     let cur = escape(&c.currency);
-    let _ = writeln!(h, "<h3>Customers and subscriptions ({cur})</h3>");
     if c.customers.is_empty() {
+        let _ = writeln!(h, "<h3>Customers and subscriptions ({cur})</h3>");
         h.push_str("<p class=\"note\">No customers.</p>\n");
         return;
     }
-    let _ = writeln!(
-        h,
-        "<table class=\"small\"><thead><tr><th>Customer / subscription</th>\
-         <th class=\"num\">List</th><th class=\"num\">Eligible</th><th class=\"num\">Ineligible</th>\
-         <th class=\"num\">Earned</th><th class=\"num\">Lost</th><th class=\"num\">Microsoft</th>\
-         <th class=\"num\">Variance</th><th class=\"num\">Rate</th></tr></thead><tbody>"
-    );
-    for cu in &c.customers {
-        let base = format!("{}.customers.{}", c.currency, cu.customer_id);
+    for (title, columns) in [
+        ("credit", &CREDIT_COLUMNS),
+        ("consumption", &CONSUMPTION_COLUMNS),
+    ] {
         let _ = writeln!(
             h,
-            "<tr><td class=\"id\"><b>{}</b><br>Tier 2: {}</td>{}</tr>",
-            escape(&cu.customer_id),
-            escape(cu.tier2_mpn_id.as_deref().unwrap_or("direct")),
-            totals_cells(&format!("{base}.totals"), &cu.totals)
+            "<h3>Customers and subscriptions: {title} ({cur})</h3>\n<table class=\"small\"><thead><tr><th>Customer / subscription</th>{}</tr></thead><tbody>",
+            columns
+                .iter()
+                .map(|(_, label)| format!("<th class=\"num\">{label}</th>"))
+                .collect::<String>()
         );
-        for su in &cu.subscriptions {
+        for cu in &c.customers {
+            let base = format!("{}.customers.{}", c.currency, cu.customer_id);
             let _ = writeln!(
                 h,
-                "<tr class=\"sub\"><td class=\"id\">{}</td>{}</tr>",
-                escape(&su.subscription_id),
-                totals_cells(
-                    &format!("{base}.subscriptions.{}.totals", su.subscription_id),
-                    &su.totals
-                )
+                "<tr><td class=\"id\"><b>{}</b><br>Tier 2: {}</td>{}</tr>",
+                escape(&cu.customer_id),
+                escape(cu.tier2_mpn_id.as_deref().unwrap_or("direct")),
+                totals_cells(&format!("{base}.totals"), &cu.totals, columns)
             );
+            for su in &cu.subscriptions {
+                let _ = writeln!(
+                    h,
+                    "<tr class=\"sub\"><td class=\"id\">{}</td>{}</tr>",
+                    escape(&su.subscription_id),
+                    totals_cells(
+                        &format!("{base}.subscriptions.{}.totals", su.subscription_id),
+                        &su.totals,
+                        columns
+                    )
+                );
+            }
         }
+        h.push_str("</tbody></table>\n");
     }
-    h.push_str("</tbody></table>\n");
 }
 
 fn days_table(h: &mut String, c: &CurrencyStatement) {

@@ -12,7 +12,9 @@ use crate::decimal::fmt_amount;
 use crate::statement::{spreadsheet_safe, Month, Statement, Totals};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use rust_decimal::Decimal;
-use rust_xlsxwriter::{ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
+};
 use std::collections::HashMap;
 
 /// The sheets, in order.
@@ -95,6 +97,13 @@ fn to_f64(d: Decimal) -> Result<f64, String> {
 fn excel_date(d: NaiveDate) -> Option<ExcelDateTime> {
     let year = u16::try_from(d.year()).ok()?;
     ExcelDateTime::from_ymd(year, d.month() as u8, d.day() as u8).ok()
+}
+
+fn excel_datetime(t: DateTime<Utc>) -> Option<ExcelDateTime> {
+    let seconds = f64::from(t.second()) + f64::from(t.nanosecond() % 1_000_000_000) / 1e9;
+    excel_date(t.date_naive())?
+        .and_hms(t.hour() as u16, t.minute() as u8, seconds)
+        .ok()
 }
 
 /// One sheet being written, row by row.
@@ -210,11 +219,7 @@ impl<'a> Sheet<'a> {
     }
 
     fn datetime(&mut self, col: u16, t: DateTime<Utc>) -> Result<(), String> {
-        let x = excel_date(t.date_naive()).and_then(|d| {
-            let seconds = f64::from(t.second()) + f64::from(t.nanosecond() % 1_000_000_000) / 1e9;
-            d.and_hms(t.hour() as u16, t.minute() as u8, seconds).ok()
-        });
-        match x {
+        match excel_datetime(t) {
             Some(x) => {
                 self.ws
                     .write_datetime_with_format(self.row, col, &x, &self.styles.datetime)
@@ -242,6 +247,14 @@ fn with_totals(keys: &[(&'static str, f64)]) -> Vec<(&'static str, f64)> {
 /// The statement as an `.xlsx` workbook (bytes).
 pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, String> {
     let mut wb = Workbook::new();
+    // The statement's own time as the document's, so the same statement gives the same bytes.
+    let mut properties = DocProperties::new()
+        .set_title(format!("PEC statement {}", s.month))
+        .set_subject(format!("Partner {}", s.partner_id));
+    if let Some(t) = excel_datetime(s.as_of) {
+        properties = properties.set_creation_datetime(&t);
+    }
+    wb.set_properties(&properties);
     let mut styles = Styles::new();
 
     let mut sh = Sheet::new(
@@ -491,6 +504,15 @@ mod tests {
         assert!(strings.contains("&lt;script&gt;"));
         let customers = part(&bytes, "xl/worksheets/sheet4.xml");
         assert!(!customers.contains("<f>"), "no formulas anywhere");
+    }
+
+    #[test]
+    fn the_same_statement_gives_the_same_bytes() {
+        let bytes = render_xlsx(&sample_statement()).unwrap();
+        let core = part(&bytes, "docProps/core.xml");
+        assert!(core.contains("2026-10-02T00:00:00Z"), "{core}");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(render_xlsx(&sample_statement()).unwrap(), bytes);
     }
 
     #[test]

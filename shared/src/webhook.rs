@@ -7,9 +7,9 @@
 //!   method (405), `Content-Type` (415), size (413), signature (401), schema (400), partner
 //!   (403), then stored: 202 accepted, 200 duplicate, 409 `snapshotId` reused with other content.
 //!   An accepted body is archived as `snapshots/{partnerId}/{customerId}/{takenAt}-{snapshotId}.json`.
-//! - `GET /v1/partners/{partnerId}/statements/{YYYY-MM}?format=json|csv&asOf=RFC3339`: the
-//!   statement (SPEC 5), signed the same way over an empty body (401), then 400 for a bad month,
-//!   format or `asOf`.
+//! - `GET /v1/partners/{partnerId}/statements/{YYYY-MM}?format=json|csv|html|xlsx&asOf=RFC3339`:
+//!   the statement (SPEC 5), signed the same way over an empty body (401), then 400 for a bad
+//!   month, format or `asOf`.
 //!
 //! Errors are `{"error":{"code","message","details":[…]}}`; successes of the webhook are the
 //! snapshot receipt `{"snapshotId","status","errors"}`. The handler never panics on input.
@@ -17,6 +17,8 @@
 use crate::ingest::{post_snapshot, SnapshotReceipt, SnapshotStatus};
 use crate::snapshot::{parse_snapshot, PathError};
 use crate::statement::{render_csv, statement_from_store, Month};
+use crate::statement_html::render_html;
+use crate::statement_xlsx::render_xlsx;
 use crate::store::{ObjectStore, Store, StoreError};
 use crate::webhook_secret;
 use chrono::{DateTime, Utc};
@@ -59,6 +61,17 @@ const MAX_KEY_PART_CHARS: usize = 100;
 
 const JSON: &str = "application/json";
 const CSV: &str = "text/csv; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The representations of a statement.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StatementFormat {
+    Json,
+    Csv,
+    Html,
+    Xlsx,
+}
 
 /// The routes this handler knows.
 enum Route<'a> {
@@ -240,24 +253,24 @@ fn get_statement(
             None => problems.push(param_problem(name, "is not valid percent-encoded UTF-8")),
         }
     }
-    let csv = match format_value.as_deref() {
-        None => false,
-        Some(f) if f.eq_ignore_ascii_case("json") => false,
-        Some(f) if f.eq_ignore_ascii_case("csv") => true,
-        Some(f) if f.eq_ignore_ascii_case("html") => {
-            problems.push(param_problem(
-                "format",
-                "html is not available yet; use json or csv",
-            ));
-            false
-        }
-        Some(f) => {
-            problems.push(param_problem(
-                "format",
-                format!("must be json or csv, got {}", quoted(f)),
-            ));
-            false
-        }
+    let format = match format_value.as_deref().map(|f| f.to_ascii_lowercase()) {
+        None => StatementFormat::Json,
+        Some(f) => match f.as_str() {
+            "json" => StatementFormat::Json,
+            "csv" => StatementFormat::Csv,
+            "html" => StatementFormat::Html,
+            "xlsx" => StatementFormat::Xlsx,
+            _ => {
+                problems.push(param_problem(
+                    "format",
+                    format!(
+                        "must be json, csv, html or xlsx, got {}",
+                        quoted(format_value.as_deref().unwrap_or(""))
+                    ),
+                ));
+                StatementFormat::Json
+            }
+        },
     };
     let as_of = match as_of_value.as_deref() {
         None => now,
@@ -281,20 +294,21 @@ fn get_statement(
         ));
     };
     let statement = statement_from_store(store, partner, month, as_of)?;
-    if csv {
-        return Ok(HttpResponse {
-            status: 200,
-            content_type: CSV.into(),
-            body: render_csv(&statement).into_bytes(),
-        });
-    }
-    // The same bytes `pec statement --format json` prints.
-    let mut body = serde_json::to_vec_pretty(&statement)
-        .map_err(|e| StoreError::Backend(format!("cannot serialise the statement: {e}")))?;
-    body.push(b'\n');
+    let (content_type, body) = match format {
+        StatementFormat::Json => {
+            // The same bytes `pec statement --format json` prints.
+            let mut body = serde_json::to_vec_pretty(&statement)
+                .map_err(|e| StoreError::Backend(format!("cannot serialise the statement: {e}")))?;
+            body.push(b'\n');
+            (JSON, body)
+        }
+        StatementFormat::Csv => (CSV, render_csv(&statement).into_bytes()),
+        StatementFormat::Html => (HTML, render_html(&statement).into_bytes()),
+        StatementFormat::Xlsx => (XLSX, render_xlsx(&statement).map_err(StoreError::Backend)?),
+    };
     Ok(HttpResponse {
         status: 200,
-        content_type: JSON.into(),
+        content_type: content_type.into(),
         body,
     })
 }
@@ -988,12 +1002,32 @@ mod tests {
     }
 
     #[test]
+    fn statements_are_also_html_and_xlsx() {
+        let f = fixture();
+        let expected =
+            statement_from_store(&f.store, PARTNER, Month::parse("2026-09").unwrap(), f.now)
+                .unwrap();
+        let r = f.run(&get(&f, PARTNER, "2026-09", "format=html", SECRET));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.content_type, "text/html; charset=utf-8");
+        assert_eq!(r.body, render_html(&expected).into_bytes());
+        let r = f.run(&get(&f, PARTNER, "2026-09", "format=XLSX", SECRET));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.content_type,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        assert_eq!(&r.body[..2], b"PK", "an xlsx is a zip");
+        assert_eq!(r.body, render_xlsx(&expected).unwrap());
+    }
+
+    #[test]
     fn bad_statement_parameters_are_400() {
         let f = fixture();
         for (month, query, parameter) in [
             ("2026-13", "", "month"),
             ("September", "", "month"),
-            ("2026-09", "format=html", "format"),
+            ("2026-09", "format=pdf", "format"),
             ("2026-09", "format=xml", "format"),
             ("2026-09", "asOf=yesterday", "asOf"),
             ("2026-09", "asOf=%ZZ", "asOf"),
