@@ -15,6 +15,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== infra: SAM template lint and ledger IAM checks"
 ./tests/infra.sh
 
+echo "== chromium (the HTML statement test renders the page in headless Chromium)"
+command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 echo "== cargo test"
 cargo test --workspace 2>&1 | tee "$TARGET/test-output.txt"
 
