@@ -89,6 +89,10 @@ enum Command {
         resource: String,
         #[arg(long)]
         date: NaiveDate,
+        /// json (default: the explanation with its evidence; the answer also goes to stderr) or
+        /// text (the answer, in plain sentences, on stdout).
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Json)]
+        format: ExplainFormat,
     },
     /// Re-compute every hash and every resource-day's sum.
     Verify,
@@ -169,6 +173,12 @@ enum PartnerCommand {
         #[arg(long)]
         revoke: bool,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExplainFormat {
+    Json,
+    Text,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -384,12 +394,17 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             partner,
             resource,
             date,
+            format,
         } => {
             let partner = validate_partner(&partner)?;
             let config = load_config(&data_dir)?;
             let store = SqliteStore::open_dir(&data_dir)?;
             let explanation =
                 pec_ledger::explain::explain(&store, &config, &partner, &resource, date)?;
+            if let ExplainFormat::Text = format {
+                write_stdout(&pec_ledger::explain::render_text(&explanation))?;
+                return Ok(0);
+            }
             if explanation.resource_days.is_empty() {
                 eprintln!("no usage and no ledger entry for {resource} on {date}");
             }

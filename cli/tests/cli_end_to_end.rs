@@ -294,6 +294,37 @@ fn explain_answers_why() {
         .find(|a| a["id"].as_str().unwrap().ends_with("3f0c1d2e-aobo"))
         .unwrap();
     assert_eq!(aobo["heldAllDay"], true);
+    assert!(
+        day["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("On 2026-09-02 orders earned 3.63168 USD of PEC"),
+        "{}",
+        day["answer"]
+    );
+    // The answer goes to stderr too, and alone on stdout with --format text.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("On 2026-09-02 orders earned"));
+    let out = pec(
+        data,
+        &[
+            "explain",
+            "--partner",
+            PARTNER,
+            "--resource",
+            &db,
+            "--date",
+            "2026-09-02",
+            "--format",
+            "text",
+        ],
+    );
+    assert_eq!(code(&out), 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(day["answer"].as_str().unwrap()), "{text}");
+    assert!(
+        serde_json::from_str::<Value>(&text).is_err(),
+        "text, not JSON"
+    );
 }
 
 #[test]
