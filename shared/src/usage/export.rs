@@ -345,6 +345,15 @@ fn read_header(
             });
         }
     }
+    if context.partner.is_empty() {
+        errors.add(line, "PartnerId", "", || {
+            format!(
+                "this is {}, whose rows belong to the uploading partner: its tenant id must be \
+                 given",
+                format.describe()
+            )
+        });
+    }
     if context.mpn_id.is_none() {
         errors.add(line, "MpnId", "", || {
             format!(
@@ -1086,6 +1095,11 @@ mod tests {
         // The old entry point has no MPN ID.
         let report = read_usage_file(FOCUS_1_0, PARTNER, |_| Ok(())).expect("no consumer error");
         assert_eq!(report.errors[0].column, "MpnId");
+        // Nor can it do without the partner.
+        let mut no_partner = options(Some(MPN));
+        no_partner.partner_id = " ".into();
+        let (report, _) = read_opts(FOCUS_1_2, &no_partner);
+        assert_eq!(report.errors[0].column, "PartnerId");
         // A DRU file ignores it.
         let (report, lines) = read_opts(&dru_example(), &options(Some("999")));
         assert_eq!(report.error_count, 0);
