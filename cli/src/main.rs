@@ -6,13 +6,21 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use pec_ledger::config::Config;
-use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotStatus, UploadStatus};
+use pec_ledger::import::{
+    detect_import_format, snapshot_from_role_assignments, ImportFormat, ImportOptions,
+    PrincipalRule,
+};
+use pec_ledger::ingest::{
+    ingest_usage_file_with, post_snapshot, SnapshotReceipt, SnapshotStatus, UploadStatus,
+};
 use pec_ledger::settle::{settle, SettleOptions};
+use pec_ledger::snapshot::{AccessType, AssignmentType};
 use pec_ledger::statement::{render_csv, statement_from_store, Month, Statement};
 use pec_ledger::statement_html::render_html;
 use pec_ledger::statement_xlsx::render_xlsx;
 use pec_ledger::store::sqlite::SqliteStore;
 use pec_ledger::store::{PartnerStore, WebhookSecret};
+use pec_ledger::usage::{detect_usage_format, ReadOptions};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -143,11 +151,17 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UsageCommand {
-    /// Ingest one usage file (CSV, optionally gzip); prints the receipt.
+    /// Ingest one usage file (CSV, optionally gzip): a Partner Center daily rated usage file, an
+    /// Azure Cost Management cost-details export or a FOCUS export (told from the header);
+    /// prints the receipt.
     Upload {
         file: PathBuf,
         #[arg(long)]
         partner: String,
+        /// The partner's own MPN ID (the DRU's MpnId), which Cost Management and FOCUS exports
+        /// do not carry: required for them, ignored for daily rated usage files.
+        #[arg(long, value_name = "MPN")]
+        mpn_id: Option<String>,
     },
 }
 
@@ -162,6 +176,93 @@ enum AccessCommand {
         #[arg(long)]
         now: Option<DateTime<Utc>>,
     },
+    /// Make a snapshot from `az role assignment list --all -o json` output or an Azure Resource
+    /// Graph `authorizationresources` export (FILE, or - for stdin) and store it like `access
+    /// post`; prints the same receipt.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        partner: String,
+        /// The customer tenant the assignments are in.
+        #[arg(long)]
+        customer: String,
+        /// When the list was taken (RFC 3339).
+        #[arg(long, value_name = "RFC3339")]
+        taken_at: DateTime<Utc>,
+        /// az (role assignment list) or arg (Resource Graph); default: told from the file.
+        #[arg(long, value_enum)]
+        format: Option<ImportFileFormat>,
+        /// How the partner's principals hold their access: AOBO, LIGHTHOUSE, DIRECT or GDAP.
+        #[arg(long, default_value = "AOBO", value_parser = parse_access_type)]
+        access_type: AccessType,
+        /// permanent, eligible or activated.
+        #[arg(long, default_value = "permanent", value_parser = parse_assignment_type)]
+        assignment_type: AssignmentType,
+        /// The Partner Admin Link MPN ID on the assignments (for LIGHTHOUSE, DIRECT, GDAP).
+        #[arg(long, value_name = "MPN")]
+        pal: Option<String>,
+        /// Keep only this principal's assignments (repeat for each of the partner's principals);
+        /// `ID=LIGHTHOUSE` (or AOBO, DIRECT, GDAP) gives it its own access type. Without it,
+        /// every assignment in the file counts as the partner's.
+        #[arg(long = "principal-id", value_name = "ID[=ACCESS_TYPE]", value_parser = parse_principal)]
+        principals: Vec<PrincipalRule>,
+        /// The snapshot's `source`; default: the format and the file name.
+        #[arg(long, value_name = "TEXT")]
+        source: Option<String>,
+        /// Clock for the "takenAt not in the future" check; default: now.
+        #[arg(long)]
+        now: Option<DateTime<Utc>>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportFileFormat {
+    /// az role assignment list --all -o json
+    Az,
+    /// Azure Resource Graph authorizationresources
+    Arg,
+}
+
+fn parse_access_type(text: &str) -> Result<AccessType, String> {
+    let t = text.trim();
+    [
+        ("AOBO", AccessType::Aobo),
+        ("LIGHTHOUSE", AccessType::Lighthouse),
+        ("DIRECT", AccessType::Direct),
+        ("GDAP", AccessType::Gdap),
+    ]
+    .into_iter()
+    .find(|(name, _)| name.eq_ignore_ascii_case(t))
+    .map(|(_, v)| v)
+    .ok_or_else(|| format!("{t:?} is not one of AOBO, LIGHTHOUSE, DIRECT, GDAP"))
+}
+
+fn parse_assignment_type(text: &str) -> Result<AssignmentType, String> {
+    let t = text.trim();
+    [
+        ("permanent", AssignmentType::Permanent),
+        ("eligible", AssignmentType::Eligible),
+        ("activated", AssignmentType::Activated),
+    ]
+    .into_iter()
+    .find(|(name, _)| name.eq_ignore_ascii_case(t))
+    .map(|(_, v)| v)
+    .ok_or_else(|| format!("{t:?} is not one of permanent, eligible, activated"))
+}
+
+fn parse_principal(text: &str) -> Result<PrincipalRule, String> {
+    let (id, access_type) = match text.split_once('=') {
+        Some((id, t)) => (id, Some(parse_access_type(t)?)),
+        None => (text, None),
+    };
+    let id = id.trim();
+    if id.is_empty() {
+        return Err("the principal id is empty".into());
+    }
+    Ok(PrincipalRule {
+        principal_id: id.to_string(),
+        access_type,
+    })
 }
 
 #[derive(Subcommand)]
@@ -261,38 +362,97 @@ fn render_statement(statement: &Statement, format: Format) -> Result<Vec<u8>, Fa
 }
 
 fn validate_partner(p: &str) -> Result<String, Failure> {
+    validate_tenant("--partner", p)
+}
+
+fn validate_tenant(option: &str, p: &str) -> Result<String, Failure> {
     let p = p.trim().to_ascii_lowercase();
     if p.is_empty() || p.contains(['/', '\\']) {
+        let what = if option == "--partner" {
+            "a partner"
+        } else {
+            "a"
+        };
         return Err(Failure::usage(format!(
-            "--partner {p:?} is not a partner tenant id"
+            "{option} {p:?} is not {what} tenant id"
         )));
     }
     Ok(p)
+}
+
+/// A file's bytes, or stdin's for `-`.
+fn read_input(file: &Path) -> Result<Vec<u8>, Failure> {
+    if file.as_os_str() == "-" {
+        let mut body = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut body)
+            .map_err(Failure::internal)?;
+        Ok(body)
+    } else {
+        std::fs::read(file).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))
+    }
+}
+
+/// Prints a snapshot receipt; the exit code.
+fn snapshot_outcome(file: &Path, receipt: &SnapshotReceipt) -> Result<u8, Failure> {
+    print_json(receipt)?;
+    Ok(match receipt.status {
+        SnapshotStatus::Accepted | SnapshotStatus::Duplicate => 0,
+        SnapshotStatus::Rejected | SnapshotStatus::Conflict => {
+            eprintln!(
+                "snapshot {}: {} problem(s), nothing stored",
+                file.display(),
+                receipt.errors.len()
+            );
+            3
+        }
+    })
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     let data_dir = cli.data_dir;
     match cli.command {
         Command::Usage {
-            command: UsageCommand::Upload { file, partner },
+            command:
+                UsageCommand::Upload {
+                    file,
+                    partner,
+                    mpn_id,
+                },
         } => {
             let partner = validate_partner(&partner)?;
             let config = load_config(&data_dir)?;
-            let input = std::fs::File::open(&file)
-                .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
+            let open = || {
+                std::fs::File::open(&file)
+                    .map(std::io::BufReader::new)
+                    .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))
+            };
+            let format = detect_usage_format(open()?);
+            let mpn_id = mpn_id
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty());
+            if format.needs_mpn_id() && mpn_id.is_none() {
+                return Err(Failure::usage(format!(
+                    "{} is {}, which has no MpnId column: give the partner's own MPN ID with \
+                     --mpn-id",
+                    file.display(),
+                    format.describe()
+                )));
+            }
+            if !format.needs_mpn_id() && mpn_id.is_some() {
+                eprintln!("--mpn-id is ignored: a daily rated usage file carries its own MpnId");
+            }
             let store = SqliteStore::open_dir(&data_dir)?;
             let name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default();
-            let receipt = ingest_usage_file(
-                &store,
-                &config,
-                &partner,
-                &name,
-                std::io::BufReader::new(input),
-                Utc::now(),
-            )?;
+            let options = ReadOptions {
+                partner_id: partner.clone(),
+                mpn_id,
+            };
+            let receipt =
+                ingest_usage_file_with(&store, &config, &options, &name, open()?, Utc::now())?;
             print_json(&receipt)?;
             match receipt.status {
                 UploadStatus::Rejected => {
@@ -309,8 +469,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 }
                 UploadStatus::Accepted => {
                     eprintln!(
-                        "accepted {} row(s) as upload {}",
-                        receipt.rows, receipt.upload_id
+                        "accepted {} row(s) of {} as upload {}",
+                        receipt.rows,
+                        format.describe(),
+                        receipt.upload_id
                     );
                     Ok(0)
                 }
@@ -320,29 +482,86 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             command: AccessCommand::Post { file, partner, now },
         } => {
             let partner = validate_partner(&partner)?;
-            let mut body = Vec::new();
-            if file.as_os_str() == "-" {
-                std::io::stdin()
-                    .read_to_end(&mut body)
-                    .map_err(Failure::internal)?;
-            } else {
-                body = std::fs::read(&file)
-                    .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
-            }
+            let body = read_input(&file)?;
             let store = SqliteStore::open_dir(&data_dir)?;
             let receipt = post_snapshot(&store, &partner, &body, now.unwrap_or_else(Utc::now))?;
-            print_json(&receipt)?;
-            Ok(match receipt.status {
-                SnapshotStatus::Accepted | SnapshotStatus::Duplicate => 0,
-                SnapshotStatus::Rejected | SnapshotStatus::Conflict => {
-                    eprintln!(
-                        "snapshot {}: {} problem(s), nothing stored",
-                        file.display(),
-                        receipt.errors.len()
-                    );
-                    3
+            snapshot_outcome(&file, &receipt)
+        }
+        Command::Access {
+            command:
+                AccessCommand::Import {
+                    file,
+                    partner,
+                    customer,
+                    taken_at,
+                    format,
+                    access_type,
+                    assignment_type,
+                    pal,
+                    principals,
+                    source,
+                    now,
+                },
+        } => {
+            let partner = validate_partner(&partner)?;
+            let customer = validate_tenant("--customer", &customer)?;
+            let json = read_input(&file)?;
+            let format = match format {
+                Some(ImportFileFormat::Az) => Some(ImportFormat::Az),
+                Some(ImportFileFormat::Arg) => Some(ImportFormat::ResourceGraph),
+                None => detect_import_format(&json),
+            };
+            let source = source.unwrap_or_else(|| {
+                let what = format.map_or("role assignments", ImportFormat::describe);
+                format!("pec access import: {what} ({})", file.display())
+            });
+            if principals.is_empty() {
+                eprintln!(
+                    "no --principal-id: every assignment in {} counts as the partner's access",
+                    file.display()
+                );
+            }
+            let non_aobo = access_type != AccessType::Aobo
+                || principals
+                    .iter()
+                    .any(|p| p.access_type.is_some_and(|t| t != AccessType::Aobo));
+            if non_aobo && pal.as_deref().is_none_or(|p| p.trim().is_empty()) {
+                eprintln!(
+                    "no --pal: LIGHTHOUSE, DIRECT and GDAP access earns only with a Partner Admin \
+                     Link (PAL_MISSING)"
+                );
+            }
+            let options = ImportOptions {
+                access_type,
+                assignment_type,
+                partner_admin_link_mpn_id: pal,
+                principals,
+            };
+            let snapshot = snapshot_from_role_assignments(
+                &json, format, &partner, &customer, taken_at, &source, &options,
+            );
+            let receipt = match snapshot {
+                Ok(snapshot) => {
+                    let body = serde_json::to_vec_pretty(&snapshot).map_err(Failure::internal)?;
+                    let store = SqliteStore::open_dir(&data_dir)?;
+                    let receipt =
+                        post_snapshot(&store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+                    if receipt.status == SnapshotStatus::Accepted {
+                        eprintln!(
+                            "imported {} assignment(s) as snapshot {}",
+                            snapshot.assignments.len(),
+                            snapshot.snapshot_id
+                        );
+                    }
+                    receipt
                 }
-            })
+                Err(errors) => SnapshotReceipt {
+                    snapshot_id: None,
+                    status: SnapshotStatus::Rejected,
+                    errors,
+                },
+            };
+            snapshot_outcome(&file, &receipt)
         }
         Command::Settle { through, from, now } => {
             if let Some(f) = from {

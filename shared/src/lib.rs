@@ -8,6 +8,7 @@ pub mod decimal;
 pub mod explain;
 pub mod generate;
 pub mod ids;
+pub mod import;
 pub mod ingest;
 pub mod ledger;
 pub mod products;
