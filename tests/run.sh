@@ -15,6 +15,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== infra: SAM template lint and ledger IAM checks"
 ./tests/infra.sh
 
+echo "== api: README examples and schemathesis against pec serve (docs/openapi.json)"
+./tests/api.sh
+
 echo "== cargo test"
 cargo test --workspace 2>&1 | tee "$TARGET/test-output.txt"
 
