@@ -4,9 +4,9 @@
 #      the README's signed-request examples (docs/examples/post_snapshot.py, standard library
 #      only, and docs/examples/post_snapshot.sh, curl and openssl) are the files themselves, and
 #      they work: a snapshot is accepted, sent again it is a duplicate, the statement is read;
-#   2. schemathesis (pinned below) reads the OpenAPI document from GET /openapi.json and tests both
-#      operations with generated requests, valid and invalid, signed by tests/schemathesis_hooks.py
-#      with the partner's secret: every check it has (`--checks all`: no 5xx, every status and
+#   2. docs/openapi.json is a valid OpenAPI 3.1 document; schemathesis (pinned below) reads it
+#      from GET /openapi.json and tests both operations with generated requests, valid and
+#      invalid, signed by tests/schemathesis_hooks.py with the partner's secret: every check it has (`--checks all`: no 5xx, every status and
 #      Content-Type documented, every response body valid against its schema, invalid requests
 #      rejected, valid ones not, missing required headers and wrong methods refused, 405 with
 #      Allow, authentication enforced); any failure fails this script;
@@ -106,6 +106,14 @@ echo "   ok: accepted (202), duplicate (200), statement (200), wrong secret (401
 "$PEC" --data-dir "$WORK/data" settle --from 2026-09-01 --through 2026-09-02 --now 2026-09-04T02:00:00Z >/dev/null
 out=$(python3 docs/examples/post_snapshot.py "$URL" "$PARTNER" --statement 2026-09)
 grep -q '"currency": "USD"' <<<"$out" || { echo "the statement has no figures: $out"; exit 1; }
+
+echo "== docs/openapi.json against the OpenAPI 3.1 schema (as bundled with schemathesis)"
+"$PEC_VENV/bin/python" - <<'PY'
+import json
+from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
+OPENAPI_31_VALIDATOR.validate(json.load(open("docs/openapi.json", encoding="utf-8")))
+print("   ok")
+PY
 
 echo "== schemathesis ${REQUIREMENTS[*]#schemathesis==} against $URL/openapi.json"
 seed=()

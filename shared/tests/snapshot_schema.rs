@@ -125,6 +125,18 @@ fn the_whitespace_list_is_what_trim_removes() {
 }
 
 #[test]
+fn the_schema_is_valid_json_schema_2020_12() {
+    let schema: Value = serde_json::from_str(SNAPSHOT_SCHEMA_JSON).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    if let Err(e) = jsonschema::meta::validate(&schema) {
+        panic!("{e}");
+    }
+}
+
+#[test]
 fn the_spec_examples_are_valid_for_both() {
     for (i, v) in examples().iter().enumerate() {
         assert_both(v, true, &format!("snapshot-{i}.json"));
