@@ -15,13 +15,13 @@ PEC_API_PARTNER and PEC_API_SECRET (a `whsec_...` secret registered with `pec pa
   was generated (401 for an unknown partner, 403 for another partner's snapshot).
 - A request that schemathesis generated as valid should be valid. In such a snapshot, a takenAt
   in the future is moved to the present and repeated assignment ids are made unique (the two
-  rules of SPEC 3.2 that a schema cannot state); and a `date-time` value that is not one (takenAt,
+  rules of SPEC 3.2 that a schema cannot state); a `date-time` value that is not one (takenAt,
   createdOn, asOf) is replaced by the current time, as schemathesis's coverage phase does not
-  always respect `format` (it sent createdOn "" as valid).
+  always respect `format` (it sent createdOn "" as valid); so is an asOf outside the years
+  0000-9999 once in UTC (documented, but not expressible in the schema).
 """
 
 import base64
-import calendar
 import hashlib
 import hmac
 import os
@@ -78,17 +78,29 @@ def _keep_generated(value) -> bool:
     return digest[0] % 5 == 0
 
 
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (any year, unlike `datetime`)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
 def _unix_seconds(text):
     """The time of an RFC 3339 `date-time` (seconds since the epoch), or None if it is not one."""
     m = RFC3339.fullmatch(text) if isinstance(text, str) else None
     if not m:
         return None
     year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(max(year, 1), month)[1]:
+    leap_year = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    month_days = [31, 29 if leap_year else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    if not 1 <= month <= 12 or not 1 <= day <= month_days[month - 1]:
         return None
     if hour > 23 or minute > 59 or second > 60:
         return None
-    t = calendar.timegm((year, month, day, hour, minute, min(second, 59), 0, 0, 0))
+    t = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + min(second, 59)
     if m.group(9):
         oh, om = int(m.group(10)), int(m.group(11))
         if oh > 23 or om > 59:
@@ -96,6 +108,10 @@ def _unix_seconds(text):
         offset = oh * 3600 + om * 60
         t -= offset if m.group(9) == "+" else -offset
     return t
+
+
+# asOf must fall in years 0000-9999 once in UTC (the statement repeats it in RFC 3339).
+AS_OF_RANGE = (_days_from_civil(0, 1, 1) * 86400, _days_from_civil(10000, 1, 1) * 86400 - 1)
 
 
 def _now_rfc3339() -> str:
@@ -150,7 +166,8 @@ def before_call(context, case, kwargs):
         _make_snapshot_valid(case.body)
     query = case.query
     if isinstance(query, dict) and "asOf" in query and generated_valid(ParameterLocation.QUERY):
-        if _unix_seconds(query["asOf"]) is None:
+        t = _unix_seconds(query["asOf"])
+        if t is None or not AS_OF_RANGE[0] <= t <= AS_OF_RANGE[1]:
             query["asOf"] = _now_rfc3339()
     headers = case.headers
     if headers is None or not all(name in headers for name in HEADERS):
