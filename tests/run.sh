@@ -18,6 +18,9 @@ echo "== infra: SAM template lint and ledger IAM checks"
 echo "== chromium (the HTML statement test renders the page in headless Chromium)"
 command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+echo "== api: README examples and schemathesis against pec serve (docs/openapi.json)"
+./tests/api.sh
+
 echo "== cargo test"
 cargo test --workspace 2>&1 | tee "$TARGET/test-output.txt"
 
