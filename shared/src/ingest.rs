@@ -63,48 +63,70 @@ pub fn microsoft_credit(line: &UsageLine) -> Decimal {
     line.quantity * line.unit_price * line.pec_percentage / Decimal::ONE_HUNDRED
 }
 
-fn add_line(groups: &mut HashMap<GroupKey, UsageAggregate>, line: UsageLine, config: &Config) {
-    let amount = line.quantity * line.unit_price;
-    let ms = microsoft_credit(&line);
-    let reason = product_ineligibility(&line, config);
-    let key = ResourceDayKey {
-        partner_id: line.partner_id,
-        customer_id: line.customer_id,
-        subscription_id: line.subscription_id,
-        resource_id: line.resource_key,
-        usage_date: line.usage_date,
-        currency: line.pricing_currency,
-    };
-    let gk = (key, line.mpn_id, line.tier2_mpn_id);
-    let agg = groups
-        .entry(gk)
-        .or_insert_with_key(|(key, mpn, tier2)| UsageAggregate {
-            key: key.clone(),
-            mpn_id: mpn.clone(),
-            tier2_mpn_id: tier2.clone(),
-            list_amount: Decimal::ZERO,
-            eligible_amount: Decimal::ZERO,
-            microsoft_credit: Decimal::ZERO,
-            ineligible_by_reason: BTreeMap::new(),
-            lines: 0,
-        });
-    agg.list_amount += amount;
-    agg.microsoft_credit += ms;
-    agg.lines += 1;
-    match reason {
-        None => agg.eligible_amount += amount,
-        Some(r) => *agg.ineligible_by_reason.entry(r).or_default() += amount,
+/// Usage lines added up into one [`UsageAggregate`] per resource-day and (MpnId, Tier2MpnId):
+/// the aggregation ingestion stages (and `pec-bench ingest` measures).
+#[derive(Debug, Default)]
+pub struct UsageGroups {
+    groups: HashMap<GroupKey, UsageAggregate>,
+}
+
+impl UsageGroups {
+    /// Adds one valid line to its group.
+    pub fn add(&mut self, line: UsageLine, config: &Config) {
+        let amount = line.quantity * line.unit_price;
+        let ms = microsoft_credit(&line);
+        let reason = product_ineligibility(&line, config);
+        let key = ResourceDayKey {
+            partner_id: line.partner_id,
+            customer_id: line.customer_id,
+            subscription_id: line.subscription_id,
+            resource_id: line.resource_key,
+            usage_date: line.usage_date,
+            currency: line.pricing_currency,
+        };
+        let gk = (key, line.mpn_id, line.tier2_mpn_id);
+        let agg = self
+            .groups
+            .entry(gk)
+            .or_insert_with_key(|(key, mpn, tier2)| UsageAggregate {
+                key: key.clone(),
+                mpn_id: mpn.clone(),
+                tier2_mpn_id: tier2.clone(),
+                list_amount: Decimal::ZERO,
+                eligible_amount: Decimal::ZERO,
+                microsoft_credit: Decimal::ZERO,
+                ineligible_by_reason: BTreeMap::new(),
+                lines: 0,
+            });
+        agg.list_amount += amount;
+        agg.microsoft_credit += ms;
+        agg.lines += 1;
+        match reason {
+            None => agg.eligible_amount += amount,
+            Some(r) => *agg.ineligible_by_reason.entry(r).or_default() += amount,
+        }
+    }
+
+    /// How many groups are held.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Whether no group is held.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Takes every group out, sorted by resource-day key.
+    pub fn drain_sorted(&mut self) -> Vec<UsageAggregate> {
+        let mut rows: Vec<UsageAggregate> = self.groups.drain().map(|(_, v)| v).collect();
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        rows
     }
 }
 
-fn flush(
-    store: &dyn Store,
-    upload_id: &str,
-    groups: &mut HashMap<GroupKey, UsageAggregate>,
-) -> Result<(), StoreError> {
-    let mut rows: Vec<UsageAggregate> = groups.drain().map(|(_, v)| v).collect();
-    rows.sort_by(|a, b| a.key.cmp(&b.key));
-    store.stage_usage(upload_id, &rows)
+fn flush(store: &dyn Store, upload_id: &str, groups: &mut UsageGroups) -> Result<(), StoreError> {
+    store.stage_usage(upload_id, &groups.drain_sorted())
 }
 
 /// Ingests one usage file for `partner_id`. The file is streamed: memory is bounded by
@@ -141,13 +163,13 @@ pub fn ingest_usage_file_with<R: Read>(
         mpn_id: options.mpn_id.clone(),
     };
     let upload_id = uuid::Uuid::new_v4().to_string();
-    let mut groups: HashMap<GroupKey, UsageAggregate> = HashMap::new();
+    let mut groups = UsageGroups::default();
     let mut keys: BTreeMap<(String, chrono::NaiveDate), String> = BTreeMap::new();
     let mut store_error: Option<StoreError> = None;
     let read = read_usage_file_with(input, &options, |line| {
         keys.entry((line.subscription_id.clone(), line.usage_date))
             .or_insert_with(|| line.customer_id.clone());
-        add_line(&mut groups, line, config);
+        groups.add(line, config);
         if groups.len() >= FLUSH_GROUPS {
             if let Err(e) = flush(store, &upload_id, &mut groups) {
                 let msg = e.to_string();

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Benchmarks of pec-ledger against DuckDB, side by side in one run (BENCHMARKS.md says what each
+# figure means). Installs what it needs (DuckDB from PyPI into the shared venv), builds --release,
+# generates data with `pec generate` and pec-bench, prints a table with ratios and the machine.
+#
+#   bench/run.sh                 moderate sizes (about 10-15 minutes on 2 cores)
+#   BENCH_SCALE=full bench/run.sh   the issue's sizes: a ~2 GB usage file, 10 M resource-days,
+#                                   100,000 resources end to end
+#
+# Work files go to $BENCH_DIR (default ${CARGO_TARGET_DIR:-target}/bench); the table is also
+# written to $BENCH_DIR/results.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET="${CARGO_TARGET_DIR:-target}"
+mkdir -p "$TARGET"
+TARGET=$(cd "$TARGET" && pwd)
+DIR="${BENCH_DIR:-$TARGET/bench}"
+DUCKDB_VERSION=1.5.6
+
+if [[ "${BENCH_SCALE:-}" == "full" ]]; then
+  INGEST_CUSTOMERS=1000 INGEST_DAYS=17            # 100,000 resources, ~2 GB in one file
+  ENGINE_SIZES="1000000:100000 10000000:1000000"
+  E2E_CUSTOMERS=1000                               # 100,000 resources, a month
+else
+  INGEST_CUSTOMERS=${BENCH_INGEST_CUSTOMERS:-500} INGEST_DAYS=${BENCH_INGEST_DAYS:-4}
+  ENGINE_SIZES=${BENCH_ENGINE_SIZES:-"1000000:100000 3000000:300000"}
+  E2E_CUSTOMERS=${BENCH_E2E_CUSTOMERS:-50}         # 5,000 resources, a month
+fi
+
+source tests/venv.sh
+pec_venv_install bench "duckdb==$DUCKDB_VERSION"
+PY="$PEC_VENV/bin/python"
+
+echo "== cargo build --release"
+cargo build --release --quiet -p pec-cli -p pec-bench
+PEC="$TARGET/release/pec"
+BENCH="$TARGET/release/pec-bench"
+mkdir -p "$DIR"
+RESULTS="$DIR/results.jsonl"
+: >"$RESULTS"
+record() { # name json
+  printf '{"name":"%s","result":%s}\n' "$1" "$2" >>"$RESULTS"
+  printf '%-28s %s\n' "$1" "$2"
+}
+partner_of() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['partners'][0]['partnerId'])" "$1/manifest.json"; }
+
+# ---------------------------------------------------------------------------------------------
+echo "== 1. ingest: one multi-day usage file ($INGEST_CUSTOMERS customers x 5 subscriptions x 20 resources, $INGEST_DAYS days)"
+GEN="$DIR/ingest-gen"
+rm -rf "$GEN"
+"$PEC" generate --out "$GEN" --partners 1 --customers "$INGEST_CUSTOMERS" --subscriptions 5 \
+  --resources 20 --days "$INGEST_DAYS" --snapshot-hours 24 >/dev/null
+PARTNER=$(partner_of "$GEN")
+FILE="$DIR/usage.csv"
+first=1
+for f in "$GEN"/usage/*/*.csv; do
+  if [[ $first == 1 ]]; then cat "$f"; first=0; else tail -n +2 "$f"; fi
+done >"$FILE"
+rm -rf "$GEN"
+gzip -1 -c "$FILE" >"$FILE.gz"
+ls -la "$FILE" "$FILE.gz"
+cat "$FILE" >/dev/null # warm the page cache for every reader alike
+record ingest.pec "$("$BENCH" ingest "$FILE" --partner "$PARTNER")"
+record ingest.duckdb.decimal.t1 "$("$PY" bench/duck.py ingest "$FILE" 1 decimal)"
+record ingest.duckdb.decimal.all "$("$PY" bench/duck.py ingest "$FILE" all decimal)"
+record ingest.duckdb.auto.all "$("$PY" bench/duck.py ingest "$FILE" all auto)"
+
+for f in "$FILE" "$FILE.gz"; do
+  data="$DIR/upload-data"
+  rm -rf "$data"
+  /usr/bin/time -v -o "$DIR/time.txt" "$PEC" --data-dir "$data" usage upload "$f" --partner "$PARTNER" >"$DIR/receipt.json"
+  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/time.txt")
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$DIR/time.txt")
+  status=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['status'])" "$DIR/receipt.json")
+  bytes=$(stat -c %s "$f")
+  record "upload.$(basename "$f")" "{\"bytes\":$bytes,\"maxRssKiB\":$rss,\"wall\":\"$wall\",\"status\":\"$status\"}"
+done
+rm -rf "$DIR/upload-data"
+
+# ---------------------------------------------------------------------------------------------
+echo "== 2. settlement engine (resource-days:intervals = $ENGINE_SIZES)"
+for size in $ENGINE_SIZES; do
+  n=${size%%:*} m=${size##*:}
+  csv="$DIR/engine-$n"
+  out=$("$BENCH" settle-engine --resource-days "$n" --assignments "$m" --seed 42 --csv "$csv")
+  record "engine.pec.$n" "$out"
+  rate=$("$PY" -c "import json,sys; print(json.loads(sys.argv[1])['rate'])" "$out")
+  record "engine.duckdb.t1.$n" "$("$PY" bench/duck.py settle "$csv" 1 "$rate")"
+  record "engine.duckdb.all.$n" "$("$PY" bench/duck.py settle "$csv" all "$rate")"
+  rm -rf "$csv"
+done
+
+# ---------------------------------------------------------------------------------------------
+echo "== 3. end to end: a month for $((E2E_CUSTOMERS * 100)) resources, files to statement"
+GEN="$DIR/e2e-gen"
+rm -rf "$GEN" "$DIR/e2e-data"
+"$PEC" generate --out "$GEN" --partners 1 --customers "$E2E_CUSTOMERS" --subscriptions 5 \
+  --resources 20 --days 30 --snapshot-hours 24 >/dev/null
+PARTNER=$(partner_of "$GEN")
+cat >"$DIR/e2e.sh" <<SCRIPT
+set -euo pipefail
+for f in \$("$PY" -c "import json; m=json.load(open('$GEN/manifest.json'))['partners'][0]; print(' '.join(m['usageFiles']))"); do
+  "$PEC" --data-dir "$DIR/e2e-data" usage upload "$GEN/\$f" --partner $PARTNER >/dev/null 2>&1
+done
+for f in \$("$PY" -c "import json; m=json.load(open('$GEN/manifest.json'))['partners'][0]; print(' '.join(m['snapshotFiles']))"); do
+  "$PEC" --data-dir "$DIR/e2e-data" access post "$GEN/\$f" --partner $PARTNER --now 2026-10-02T06:00:00Z >/dev/null 2>&1
+done
+"$PEC" --data-dir "$DIR/e2e-data" settle --from 2026-09-01 --through 2026-09-30 --now 2026-10-02T06:00:00Z >"$DIR/e2e-settle.json" 2>/dev/null
+"$PEC" --data-dir "$DIR/e2e-data" statement --partner $PARTNER --month 2026-09 --as-of 2026-10-02T07:00:00Z >"$DIR/e2e-statement.json"
+SCRIPT
+/usr/bin/time -v -o "$DIR/time.txt" bash "$DIR/e2e.sh"
+rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/time.txt")
+wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$DIR/time.txt")
+rds=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['resourceDays'])" "$DIR/e2e-settle.json")
+files=$(find "$GEN" -type f | wc -l)
+record e2e "{\"resources\":$((E2E_CUSTOMERS * 100)),\"resourceDays\":$rds,\"files\":$files,\"wall\":\"$wall\",\"maxRssKiB\":$rss}"
+rm -rf "$GEN" "$DIR/e2e-data"
+
+# ---------------------------------------------------------------------------------------------
+"$PY" bench/report.py "$RESULTS" "$DUCKDB_VERSION" | tee "$DIR/results.md"
