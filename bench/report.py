@@ -38,6 +38,12 @@ if ours:
     print("|---|---:|---:|---:|---:|---|")
     print(f"| pec (reader + ingestion aggregation, exact) | {ours['seconds']:.2f} | "
           f"{mb / ours['seconds']:.0f} | {ours['rows'] / ours['seconds']:,.0f} | | |")
+    base = results.get("ingest.baseline")
+    if base:
+        print(f"| pec, baseline build (before the optimisations) | {base['seconds']:.2f} | "
+              f"{mb / base['seconds']:.0f} | {base['rows'] / base['seconds']:,.0f} | "
+              f"{base['seconds'] / ours['seconds']:.2f} | "
+              f"{'yes' if base['listAmount'] == ours['listAmount'] else 'NO'} |")
     for name, label in [("ingest.duckdb.decimal.t1", "DuckDB DECIMAL(38,12), threads=1"),
                         ("ingest.duckdb.decimal.all", "DuckDB DECIMAL(38,12), all threads"),
                         ("ingest.duckdb.auto.all", "DuckDB auto types (DOUBLE), all threads")]:
@@ -81,6 +87,13 @@ if engine:
         print(f"| {n:,} | {ours['intervals']:,} | {ours['seconds']:.2f} | "
               f"{ours['resourceDaysPerSecond']:,.0f} | {f(t1)} | {f(al)} | {'yes' if same else 'NO'} |")
     print()
+    for n, ours in engine:
+        base = results.get(f"engine.baseline.{n}")
+        if base:
+            same = base["counts"] == ours["counts"] and base["earned"] == ours["earned"]
+            print(f"Baseline build at {n:,}: {base['seconds']:.2f} s, this build is "
+                  f"{base['seconds'] / ours['seconds']:.2f}× faster (same answer: {'yes' if same else 'NO'}).")
+            print()
     print("Statuses (pec): " + "; ".join(f"{k} {v:,}" for k, v in engine[-1][1]["counts"].items()))
     print()
 

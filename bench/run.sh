@@ -7,6 +7,9 @@
 #   BENCH_SCALE=full bench/run.sh   the issue's sizes: a ~2 GB usage file, 10 M resource-days,
 #                                   100,000 resources end to end
 #
+# BENCH_BASELINE_BIN=DIR (a directory holding an earlier build's pec-bench) also runs that build
+# on the same inputs, for before/after ratios of an optimisation.
+#
 # Work files go to $BENCH_DIR (default ${CARGO_TARGET_DIR:-target}/bench); the table is also
 # written to $BENCH_DIR/results.md.
 set -euo pipefail
@@ -61,6 +64,9 @@ gzip -1 -c "$FILE" >"$FILE.gz"
 ls -la "$FILE" "$FILE.gz"
 cat "$FILE" >/dev/null # warm the page cache for every reader alike
 record ingest.pec "$("$BENCH" ingest "$FILE" --partner "$PARTNER")"
+if [[ -n "${BENCH_BASELINE_BIN:-}" ]]; then
+  record ingest.baseline "$("$BENCH_BASELINE_BIN/pec-bench" ingest "$FILE" --partner "$PARTNER")"
+fi
 record ingest.duckdb.decimal.t1 "$("$PY" bench/duck.py ingest "$FILE" 1 decimal)"
 record ingest.duckdb.decimal.all "$("$PY" bench/duck.py ingest "$FILE" all decimal)"
 record ingest.duckdb.auto.all "$("$PY" bench/duck.py ingest "$FILE" all auto)"
@@ -84,6 +90,9 @@ for size in $ENGINE_SIZES; do
   csv="$DIR/engine-$n"
   out=$("$BENCH" settle-engine --resource-days "$n" --assignments "$m" --seed 42 --csv "$csv")
   record "engine.pec.$n" "$out"
+  if [[ -n "${BENCH_BASELINE_BIN:-}" ]]; then
+    record "engine.baseline.$n" "$("$BENCH_BASELINE_BIN/pec-bench" settle-engine --resource-days "$n" --assignments "$m" --seed 42)"
+  fi
   rate=$("$PY" -c "import json,sys; print(json.loads(sys.argv[1])['rate'])" "$out")
   record "engine.duckdb.t1.$n" "$("$PY" bench/duck.py settle "$csv" 1 "$rate")"
   record "engine.duckdb.all.$n" "$("$PY" bench/duck.py settle "$csv" all "$rate")"

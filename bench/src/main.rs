@@ -18,7 +18,7 @@ use pec_ledger::config::Config;
 use pec_ledger::decimal::fmt_amount;
 use pec_ledger::ingest::UsageGroups;
 use pec_ledger::ledger::ResourceDayKey;
-use pec_ledger::reasons::DayStatus;
+use pec_ledger::reasons::{DayStatus, LossReason};
 use pec_ledger::settle::value_of;
 use pec_ledger::snapshot::{AccessType, Assignment, AssignmentType, PrincipalType};
 use pec_ledger::store::UsageAggregate;
@@ -348,7 +348,7 @@ fn settle_engine(
     };
     let first_day = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
     let mut engine = std::time::Duration::ZERO;
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut counts: BTreeMap<(DayStatus, Option<LossReason>), u64> = BTreeMap::new();
     let (mut earned, mut lost) = (Decimal::ZERO, Decimal::ZERO);
     let (mut days_done, mut intervals_made) = (0u64, 0u64);
     for c in 0..customers {
@@ -429,12 +429,7 @@ fn settle_engine(
             let v = value_of(key, std::slice::from_ref(group), &prepared, &config);
             earned += v.figures.earned_credit;
             lost += v.figures.lost_credit;
-            let label = format!(
-                "{}/{}",
-                v.status.code(),
-                v.reason.map(|r| r.code()).unwrap_or("")
-            );
-            *counts.entry(label).or_default() += 1;
+            *counts.entry((v.status, v.reason)).or_default() += 1;
         }
         engine += started.elapsed();
         days_done += days.len() as u64;
@@ -444,9 +439,16 @@ fn settle_engine(
         asg.flush()?;
     }
     let seconds = engine.as_secs_f64();
+    let counts: BTreeMap<String, u64> = counts
+        .into_iter()
+        .map(|((status, reason), n)| {
+            let reason = reason.map(|r| r.code()).unwrap_or("");
+            (format!("{}/{reason}", status.code()), n)
+        })
+        .collect();
     let full = counts
         .iter()
-        .filter(|(k, _)| k.starts_with(DayStatus::Full.code()))
+        .filter(|(k, _)| k.starts_with("FULL/"))
         .map(|(_, v)| v)
         .sum::<u64>();
     Ok(json!({

@@ -40,6 +40,17 @@ pub fn fmt_amount(d: Decimal) -> String {
     }
 }
 
+/// Lower-case hex of `bytes` (what `hex::encode` gives, without a per-character iterator).
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
 /// Parses an amount that this program wrote itself (stored text).
 pub fn parse_stored(text: &str) -> Result<Decimal, String> {
     Decimal::from_str(text).map_err(|e| format!("stored amount {text:?} is not a decimal: {e}"))

@@ -6,7 +6,14 @@ pub fn normalize_resource_id(id: &str) -> String {
     let mut out = String::with_capacity(id.len() + 1);
     for segment in id.trim().split('/').filter(|s| !s.is_empty()) {
         out.push('/');
-        out.extend(segment.chars().flat_map(char::to_lowercase));
+        if segment.is_ascii() {
+            // The usual case, and the same result as the general one below.
+            let start = out.len();
+            out.push_str(segment);
+            out[start..].make_ascii_lowercase();
+        } else {
+            out.extend(segment.chars().flat_map(char::to_lowercase));
+        }
     }
     if out.is_empty() {
         out.push('/');

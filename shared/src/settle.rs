@@ -118,7 +118,8 @@ pub fn value_of(
     let mut tier2 = String::new();
     let mut coverages = Vec::with_capacity(groups.len());
     for g in groups {
-        let cov = access.day_coverage(&key.resource_id, key.usage_date, &g.mpn_id, &g.tier2_mpn_id);
+        let mut cov =
+            access.day_coverage(&key.resource_id, key.usage_date, &g.mpn_id, &g.tier2_mpn_id);
         figures.list_amount += g.list_amount;
         figures.eligible_amount += g.eligible_amount;
         figures.microsoft_credit += g.microsoft_credit;
@@ -134,7 +135,7 @@ pub fn value_of(
             let reason = cov.reason.unwrap_or(LossReason::NoAccess);
             *figures.lost_by_reason.entry(reason).or_default() += credit;
         }
-        evidence.extend(cov.evidence.iter().cloned());
+        evidence.extend(std::mem::take(&mut cov.evidence));
         if tier2.is_empty() {
             tier2 = g.tier2_mpn_id.clone();
         }
@@ -182,25 +183,41 @@ fn input_digest(
     coverages: &[(String, String, DayStatus, Option<LossReason>)],
     evidence: &BTreeSet<String>,
 ) -> String {
-    use crate::decimal::fmt_amount;
+    use std::fmt::Write as _;
     let mut h = Sha256::new();
     let mut field = |s: &str| {
         h.update(s.as_bytes());
         h.update([0x1f]);
     };
-    field(&key.to_string());
-    field(&fmt_amount(rate));
+    // Formatted fields go through one reused buffer (the same text as `to_string` and
+    // `decimal::fmt_amount`).
+    let mut buf = String::new();
+    let mut text = |f: &mut dyn FnMut(&str), args: std::fmt::Arguments<'_>| {
+        buf.clear();
+        let _ = buf.write_fmt(args);
+        f(&buf);
+    };
+    let amount = |d: Decimal| {
+        let n = d.normalize();
+        if n.is_zero() {
+            Decimal::ZERO
+        } else {
+            n
+        }
+    };
+    text(&mut field, format_args!("{key}"));
+    text(&mut field, format_args!("{}", amount(rate)));
     for g in groups {
         field(&g.mpn_id);
         field(&g.tier2_mpn_id);
-        field(&fmt_amount(g.list_amount));
-        field(&fmt_amount(g.eligible_amount));
-        field(&fmt_amount(g.microsoft_credit));
+        text(&mut field, format_args!("{}", amount(g.list_amount)));
+        text(&mut field, format_args!("{}", amount(g.eligible_amount)));
+        text(&mut field, format_args!("{}", amount(g.microsoft_credit)));
         for (r, v) in &g.ineligible_by_reason {
             field(r.code());
-            field(&fmt_amount(*v));
+            text(&mut field, format_args!("{}", amount(*v)));
         }
-        field(&g.lines.to_string());
+        text(&mut field, format_args!("{}", g.lines));
     }
     for (mpn, tier2, status, reason) in coverages {
         field(mpn);
@@ -211,7 +228,7 @@ fn input_digest(
     for e in evidence {
         field(e);
     }
-    hex::encode(h.finalize())
+    crate::decimal::to_hex(&h.finalize())
 }
 
 /// The entry that brings `head` to `value`, or `None` if the ledger already says it.

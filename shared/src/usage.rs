@@ -668,8 +668,15 @@ fn check_row<'a>(
     let before = errors.count;
     let mut values = [""; N_COLUMNS];
     let mut unreadable = 0u64; // bit k: known column k is not UTF-8 (already reported)
+                               // Nearly every record is UTF-8 as a whole: one check, then each field is sliced out of it
+                               // (a field boundary inside a character falls back to checking that field alone).
+    let whole = std::str::from_utf8(record.as_slice()).ok();
     for (i, raw) in record.iter().enumerate() {
-        match std::str::from_utf8(raw) {
+        let text = match whole.zip(record.range(i)).and_then(|(w, r)| w.get(r)) {
+            Some(text) => Ok(text),
+            None => std::str::from_utf8(raw),
+        };
+        match text {
             Ok(text) => {
                 if let Some(k) = header.known[i] {
                     values[k] = text;
@@ -1145,10 +1152,8 @@ impl<R: Read> Read for LineTracker<R> {
         }
         let n = self.inner.read(buf)?;
         let read = buf.get(..n).unwrap_or(&[]);
-        for (i, &byte) in read.iter().enumerate() {
-            if byte == b'\n' || byte == b'\r' {
-                self.note(self.offset + i as u64, byte);
-            }
+        for i in memchr::memchr2_iter(b'\n', b'\r', read) {
+            self.note(self.offset + i as u64, read[i]);
         }
         self.offset += read.len() as u64;
         Ok(read.len())
