@@ -3,6 +3,8 @@
 # end-to-end tests. Installs nothing by hand: whatever a test needs, this script sets up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TARGET="${CARGO_TARGET_DIR:-target}"
+mkdir -p "$TARGET"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -10,7 +12,26 @@ cargo fmt --all -- --check
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+echo "== infra: SAM template lint and ledger IAM checks"
+./tests/infra.sh
+
 echo "== cargo test"
-cargo test --workspace 2>&1 | tee target/test-output.txt
-# A closing line for CI, summed over every test binary.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' target/test-output.txt
+cargo test --workspace 2>&1 | tee "$TARGET/test-output.txt"
+
+echo "== differential check: pec against the independent Python oracle (tests/oracle)"
+python3 tests/oracle/pec_oracle.py --self-test
+oracle_runs=0
+for seed in 42 7; do
+  bash tests/oracle/run.sh "$TARGET/debug/pec" "$seed"
+  oracle_runs=$((oracle_runs + 1))
+done
+bash tests/oracle/run.sh "$TARGET/debug/pec" 11 --gzip --days 45 --partners 3 --customers 5
+oracle_runs=$((oracle_runs + 1))
+for seed in 1 2 3 4 5 6 7 8; do
+  ORACLE_FUZZ=1 bash tests/oracle/run.sh "$TARGET/debug/pec" "$seed"
+  oracle_runs=$((oracle_runs + 1))
+done
+
+# A closing line for CI, summed over every test binary and oracle run (any failure above has
+# already stopped the script).
+awk -v extra="$oracle_runs" '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p + extra, f }' "$TARGET/test-output.txt"

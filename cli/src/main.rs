@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod demo;
+mod serve;
 
 #[derive(Parser)]
 #[command(
@@ -91,6 +92,13 @@ enum Command {
     Partner {
         #[command(subcommand)]
         command: PartnerCommand,
+    },
+    /// Serve the access webhook and statement reads over HTTP (SPEC 6.2), on this data directory.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port; the address is
+        /// printed on stderr).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: String,
     },
     /// Generate example data (deterministic by seed).
     Generate {
@@ -461,6 +469,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             print_json(&set)?;
             Ok(0)
         }
+        Command::Serve { listen } => serve::run(&data_dir, &listen),
         Command::Demo { dir, seed } => demo::run(&dir, seed),
     }
 }

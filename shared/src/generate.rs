@@ -1718,65 +1718,6 @@ fn build_grants(
 // Writing usage files
 // ---------------------------------------------------------------------------------------------
 
-/// The 55 columns of SPEC 3.1, in the SPEC's order.
-const USAGE_HEADER: [&str; 55] = [
-    "PartnerId",
-    "PartnerName",
-    "CustomerId",
-    "CustomerName",
-    "CustomerDomainName",
-    "CustomerCountry",
-    "MpnId",
-    "Tier2MpnId",
-    "InvoiceNumber",
-    "ProductId",
-    "SkuId",
-    "AvailabilityId",
-    "SkuName",
-    "ProductName",
-    "PublisherName",
-    "PublisherId",
-    "SubscriptionDescription",
-    "SubscriptionId",
-    "ChargeStartDate",
-    "ChargeEndDate",
-    "UsageDate",
-    "MeterType",
-    "MeterCategory",
-    "MeterId",
-    "MeterSubCategory",
-    "MeterName",
-    "MeterRegion",
-    "Unit",
-    "ResourceLocation",
-    "ConsumedService",
-    "ResourceGroup",
-    "ResourceURI",
-    "ChargeType",
-    "UnitPrice",
-    "Quantity",
-    "UnitType",
-    "BillingPreTaxTotal",
-    "BillingCurrency",
-    "PricingPreTaxTotal",
-    "PricingCurrency",
-    "ServiceInfo1",
-    "ServiceInfo2",
-    "Tags",
-    "AdditionalInfo",
-    "EffectiveUnitPrice",
-    "PCToBCExchangeRate",
-    "PCToBCExchangeRateDate",
-    "EntitlementId",
-    "EntitlementDescription",
-    "PartnerEarnedCreditPercentage",
-    "CreditPercentage",
-    "CreditType",
-    "BenefitOrderId",
-    "BenefitId",
-    "BenefitType",
-];
-
 /// A usage file being written, plain or gzip.
 enum Sink {
     Plain(BufWriter<File>),
@@ -1852,7 +1793,7 @@ fn write_usage(
             .terminator(csv::Terminator::CRLF)
             .buffer_capacity(1 << 16)
             .from_writer(sink);
-        csv.write_record(USAGE_HEADER)?;
+        csv.write_record(crate::usage::usage_header())?;
 
         let first = date.with_day(1).expect("day 1 exists");
         let month_days = days_in_month(date);

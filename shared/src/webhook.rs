@@ -1,10 +1,28 @@
 //! The HTTP surface (SPEC 6.2): the signed access-snapshot webhook and statement reads. One
 //! request handler serves both the AWS function (API Gateway HTTP API) and `pec serve`.
 //!
-//! INTERFACE STUB — the implementation replaces the bodies, keeping the signatures.
+//! Routes:
+//! - `POST /v1/partners/{partnerId}/access-snapshots`: a snapshot (SPEC 3.2), signed per
+//!   Standard Webhooks with one of the partner's secrets. Checked in this order: route (404),
+//!   method (405), `Content-Type` (415), size (413), signature (401), schema (400), partner
+//!   (403), then stored: 202 accepted, 200 duplicate, 409 `snapshotId` reused with other content.
+//!   An accepted body is archived as `snapshots/{partnerId}/{customerId}/{takenAt}-{snapshotId}.json`.
+//! - `GET /v1/partners/{partnerId}/statements/{YYYY-MM}?format=json|csv&asOf=RFC3339`: the
+//!   statement (SPEC 5), signed the same way over an empty body (401), then 400 for a bad month,
+//!   format or `asOf`.
+//!
+//! Errors are `{"error":{"code","message","details":[…]}}`; successes of the webhook are the
+//! snapshot receipt `{"snapshotId","status","errors"}`. The handler never panics on input.
 
+use crate::ingest::{post_snapshot, SnapshotReceipt, SnapshotStatus};
+use crate::snapshot::{parse_snapshot, PathError};
+use crate::statement::{render_csv, statement_from_store, Month};
 use crate::store::{ObjectStore, Store, StoreError};
+use crate::webhook_secret;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use sha2::{Digest, Sha256};
 
 /// A request as the edge received it. Header names are lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +46,48 @@ pub struct HttpResponse {
 /// Largest body accepted (SPEC 6.2: 413 above).
 pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 
+/// How far `webhook-timestamp` may be from the server's clock, either way (Standard Webhooks).
+pub const TIMESTAMP_TOLERANCE_SECONDS: i64 = 5 * 60;
+
+/// At most this many `v1,` signatures of one request are tried (each costs an HMAC of the body
+/// per active secret), so a header listing thousands cannot make a request expensive.
+pub const MAX_SIGNATURES_TRIED: usize = 8;
+
+/// Longest identifier copied into an archive key part; longer ones are cut and suffixed with a
+/// digest of the whole.
+const MAX_KEY_PART_CHARS: usize = 100;
+
+const JSON: &str = "application/json";
+const CSV: &str = "text/csv; charset=utf-8";
+
+/// The routes this handler knows.
+enum Route<'a> {
+    Snapshots { partner: &'a str },
+    Statement { partner: &'a str, month: &'a str },
+}
+
+fn route(path: &str) -> Option<Route<'_>> {
+    let rest = path.strip_prefix("/v1/partners/")?;
+    let mut parts = rest.split('/');
+    let partner = parts.next().filter(|p| !p.trim().is_empty())?;
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("access-snapshots"), None, None) => Some(Route::Snapshots { partner }),
+        (Some("statements"), Some(month), None) if !month.is_empty() => {
+            Some(Route::Statement { partner, month })
+        }
+        _ => None,
+    }
+}
+
+/// The method a known path answers to (for the `Allow` header of a 405), `None` for an unknown
+/// path.
+pub fn allowed_method(path: &str) -> Option<&'static str> {
+    match route(path)? {
+        Route::Snapshots { .. } => Some("POST"),
+        Route::Statement { .. } => Some("GET"),
+    }
+}
+
 /// Handles one request. `archive` receives accepted raw snapshots (`snapshots/…`).
 pub fn handle(
     store: &dyn Store,
@@ -35,6 +95,947 @@ pub fn handle(
     request: &HttpRequest,
     now: DateTime<Utc>,
 ) -> Result<HttpResponse, StoreError> {
-    let _ = (store, archive, request, now);
-    unimplemented!("webhook")
+    let Some(route) = route(&request.path) else {
+        return Ok(error(
+            404,
+            "not_found",
+            format!("no such resource: {}", quoted(&request.path)),
+            vec![],
+        ));
+    };
+    match route {
+        Route::Snapshots { partner } => {
+            if request.method != "POST" {
+                return Ok(method_not_allowed(&request.method, "POST"));
+            }
+            post_access_snapshot(store, archive, &normalize_partner(partner), request, now)
+        }
+        Route::Statement { partner, month } => {
+            if request.method != "GET" {
+                return Ok(method_not_allowed(&request.method, "GET"));
+            }
+            get_statement(store, &normalize_partner(partner), month, request, now)
+        }
+    }
+}
+
+fn normalize_partner(p: &str) -> String {
+    p.trim().to_ascii_lowercase()
+}
+
+fn post_access_snapshot(
+    store: &dyn Store,
+    archive: &dyn ObjectStore,
+    partner: &str,
+    request: &HttpRequest,
+    now: DateTime<Utc>,
+) -> Result<HttpResponse, StoreError> {
+    match header(request, "content-type") {
+        Some(ct) if is_json_content_type(ct) => {}
+        other => {
+            return Ok(error(
+                415,
+                "unsupported_media_type",
+                format!(
+                    "Content-Type must be application/json (optionally with charset=utf-8), got {}",
+                    other.map_or_else(|| "none".to_string(), quoted)
+                ),
+                vec![],
+            ))
+        }
+    }
+    let body = &request.body;
+    if body.len() > MAX_BODY_BYTES {
+        return Ok(error(
+            413,
+            "payload_too_large",
+            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            vec![],
+        ));
+    }
+    if let Err(reason) = authenticate(store, partner, request, body, now)? {
+        return Ok(unauthorized(reason));
+    }
+    let receipt = post_snapshot(store, partner, body, now)?;
+    match receipt.status {
+        SnapshotStatus::Accepted => {
+            // The store has it; now the raw body goes to the archive. The same `now` parses
+            // it exactly as `post_snapshot` did.
+            let snapshot = parse_snapshot(body, now)
+                .map_err(|_| StoreError::Backend("an accepted snapshot no longer parses".into()))?;
+            let key = format!(
+                "snapshots/{}/{}/{}-{}.json",
+                key_part(&snapshot.partner_id),
+                key_part(&snapshot.customer_id),
+                snapshot.taken_at.format("%Y%m%dT%H%M%SZ"),
+                key_part(&snapshot.snapshot_id)
+            );
+            archive.put_object(&key, body, JSON)?;
+            Ok(receipt_response(202, &receipt))
+        }
+        SnapshotStatus::Duplicate => Ok(receipt_response(200, &receipt)),
+        SnapshotStatus::Conflict => Ok(error(
+            409,
+            "snapshot_conflict",
+            "snapshotId was already used for a snapshot with other content; nothing was stored",
+            path_details(&receipt.errors),
+        )),
+        SnapshotStatus::Rejected => {
+            // A body that passes the schema was rejected only for its partnerId.
+            if parse_snapshot(body, now).is_ok() {
+                Ok(error(
+                    403,
+                    "partner_mismatch",
+                    format!("the snapshot's partnerId is not the partner of the path ({partner})"),
+                    path_details(&receipt.errors),
+                ))
+            } else {
+                Ok(error(
+                    400,
+                    "invalid_snapshot",
+                    format!(
+                        "the snapshot is invalid ({} problem(s)); nothing was stored",
+                        receipt.errors.len()
+                    ),
+                    path_details(&receipt.errors),
+                ))
+            }
+        }
+    }
+}
+
+fn get_statement(
+    store: &dyn Store,
+    partner: &str,
+    month: &str,
+    request: &HttpRequest,
+    now: DateTime<Utc>,
+) -> Result<HttpResponse, StoreError> {
+    if let Err(reason) = authenticate(store, partner, request, b"", now)? {
+        return Ok(unauthorized(reason));
+    }
+    let mut problems = Vec::new();
+    let month = match Month::parse(month) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            problems.push(param_problem("month", e));
+            None
+        }
+    };
+    let mut format_value = None;
+    let mut as_of_value = None;
+    for pair in request.query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = match name {
+            "format" => &mut format_value,
+            "asOf" => &mut as_of_value,
+            _ => continue,
+        };
+        if slot.is_some() {
+            problems.push(param_problem(name, "given more than once"));
+            continue;
+        }
+        match percent_decode(value) {
+            Some(v) => *slot = Some(v),
+            None => problems.push(param_problem(name, "is not valid percent-encoded UTF-8")),
+        }
+    }
+    let csv = match format_value.as_deref() {
+        None => false,
+        Some(f) if f.eq_ignore_ascii_case("json") => false,
+        Some(f) if f.eq_ignore_ascii_case("csv") => true,
+        Some(f) if f.eq_ignore_ascii_case("html") => {
+            problems.push(param_problem(
+                "format",
+                "html is not available yet; use json or csv",
+            ));
+            false
+        }
+        Some(f) => {
+            problems.push(param_problem(
+                "format",
+                format!("must be json or csv, got {}", quoted(f)),
+            ));
+            false
+        }
+    };
+    let as_of = match as_of_value.as_deref() {
+        None => now,
+        Some(t) => match DateTime::parse_from_rfc3339(t.trim()) {
+            Ok(t) => t.with_timezone(&Utc),
+            Err(e) => {
+                problems.push(param_problem(
+                    "asOf",
+                    format!("must be an RFC 3339 time, got {} ({e})", quoted(t)),
+                ));
+                now
+            }
+        },
+    };
+    let Some(month) = month.filter(|_| problems.is_empty()) else {
+        return Ok(error(
+            400,
+            "invalid_request",
+            "bad statement request",
+            problems,
+        ));
+    };
+    let statement = statement_from_store(store, partner, month, as_of)?;
+    if csv {
+        return Ok(HttpResponse {
+            status: 200,
+            content_type: CSV.into(),
+            body: render_csv(&statement).into_bytes(),
+        });
+    }
+    // The same bytes `pec statement --format json` prints.
+    let mut body = serde_json::to_vec_pretty(&statement)
+        .map_err(|e| StoreError::Backend(format!("cannot serialise the statement: {e}")))?;
+    body.push(b'\n');
+    Ok(HttpResponse {
+        status: 200,
+        content_type: JSON.into(),
+        body,
+    })
+}
+
+/// Checks the Standard Webhooks headers of `request` against the partner's active secrets,
+/// with the signature over `{id}.{timestamp}.{signed_body}`. `Ok(Err(reason))` is a 401.
+fn authenticate(
+    store: &dyn Store,
+    partner: &str,
+    request: &HttpRequest,
+    signed_body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Result<(), String>, StoreError> {
+    let (Some(id), Some(timestamp), Some(signature)) = (
+        header(request, "webhook-id").filter(|v| !v.trim().is_empty()),
+        header(request, "webhook-timestamp"),
+        header(request, "webhook-signature"),
+    ) else {
+        return Ok(Err(
+            "the webhook-id, webhook-timestamp and webhook-signature headers are required".into(),
+        ));
+    };
+    let Ok(timestamp) = timestamp.trim().parse::<i64>() else {
+        return Ok(Err(
+            "webhook-timestamp must be an integer (unix seconds)".into()
+        ));
+    };
+    let skew = i128::from(now.timestamp()) - i128::from(timestamp);
+    if skew.abs() > i128::from(TIMESTAMP_TOLERANCE_SECONDS) {
+        return Ok(Err(format!(
+            "webhook-timestamp is more than {TIMESTAMP_TOLERANCE_SECONDS} seconds from the server's clock"
+        )));
+    }
+    let secrets: Vec<String> = store
+        .active_secrets(partner)?
+        .into_iter()
+        .map(|s| s.secret)
+        .collect();
+    let tried: Vec<&str> = signature
+        .split_whitespace()
+        .filter(|s| s.starts_with("v1,"))
+        .take(MAX_SIGNATURES_TRIED)
+        .collect();
+    // An unknown partner (no active secret) and a wrong signature get the same answer, so the
+    // answer does not tell which partners exist.
+    if secrets.is_empty()
+        || !webhook_secret::verify(&secrets, id, timestamp, signed_body, &tried.join(" "))
+    {
+        return Ok(Err(
+            "no webhook-signature matches a secret of this partner".into()
+        ));
+    }
+    Ok(Ok(()))
+}
+
+/// The first header of that (case-insensitive) name.
+fn header<'r>(request: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    request
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// `application/json`, optionally with `charset=utf-8` (any case, optionally quoted).
+fn is_json_content_type(value: &str) -> bool {
+    let mut parts = value.split(';');
+    let media = parts.next().unwrap_or_default().trim();
+    if !media.eq_ignore_ascii_case(JSON) {
+        return false;
+    }
+    parts.all(|p| {
+        let p = p.trim();
+        p.is_empty()
+            || p.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("charset")
+                    && v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+            })
+    })
+}
+
+/// `%XX`-decodes a query value (`+` stays `+`: an RFC 3339 offset needs it); `None` when the
+/// escapes or the UTF-8 are invalid.
+fn percent_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// An identifier made safe as one part of an object key: characters other than ASCII letters,
+/// digits, `-`, `_` and `.` become `_`; an all-dots or empty part is prefixed with `_`; a long
+/// one is cut and suffixed with a digest of the whole.
+fn key_part(id: &str) -> String {
+    let mut part: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if part.len() > MAX_KEY_PART_CHARS {
+        let digest = hex::encode(Sha256::digest(id.as_bytes()));
+        part.truncate(MAX_KEY_PART_CHARS);
+        part = format!("{part}~{}", &digest[..16]);
+    }
+    if part.chars().all(|c| c == '.') {
+        part.insert(0, '_');
+    }
+    part
+}
+
+/// A value quoted for a message, cut to a readable length.
+fn quoted(value: &str) -> String {
+    const MAX: usize = 80;
+    if value.chars().count() > MAX {
+        let cut: String = value.chars().take(MAX).collect();
+        format!("{:?}…", cut)
+    } else {
+        format!("{value:?}")
+    }
+}
+
+/// The error body, with its fields in the documented order.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorFields<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorFields<'a> {
+    code: &'a str,
+    message: String,
+    details: Vec<Detail>,
+}
+
+/// One item of `details`: a JSON path in the snapshot, or a query/path parameter.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Detail {
+    Path { path: String, message: String },
+    Parameter { parameter: String, message: String },
+}
+
+fn error(
+    status: u16,
+    code: &str,
+    message: impl Into<String>,
+    details: Vec<Detail>,
+) -> HttpResponse {
+    let body = ErrorBody {
+        error: ErrorFields {
+            code,
+            message: message.into(),
+            details,
+        },
+    };
+    HttpResponse {
+        status,
+        content_type: JSON.into(),
+        // Plain strings always serialise.
+        body: serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec()),
+    }
+}
+
+/// An error response `{"error":{"code","message","details":[]}}` (for the HTTP edge's own
+/// errors, e.g. a request it could not read).
+pub fn error_response(status: u16, code: &str, message: impl Into<String>) -> HttpResponse {
+    error(status, code, message, vec![])
+}
+
+fn unauthorized(reason: String) -> HttpResponse {
+    error(401, "unauthorized", reason, vec![])
+}
+
+fn method_not_allowed(method: &str, allowed: &str) -> HttpResponse {
+    error(
+        405,
+        "method_not_allowed",
+        format!("{} is not allowed here; use {allowed}", quoted(method)),
+        vec![],
+    )
+}
+
+fn path_details(errors: &[PathError]) -> Vec<Detail> {
+    errors
+        .iter()
+        .map(|e| Detail::Path {
+            path: e.path.clone(),
+            message: e.message.clone(),
+        })
+        .collect()
+}
+
+fn param_problem(parameter: &str, message: impl Into<String>) -> Detail {
+    Detail::Parameter {
+        parameter: parameter.into(),
+        message: message.into(),
+    }
+}
+
+fn receipt_response(status: u16, receipt: &SnapshotReceipt) -> HttpResponse {
+    HttpResponse {
+        status,
+        content_type: JSON.into(),
+        body: serde_json::to_vec(receipt).unwrap_or_else(|_| b"{}".to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::files::FileObjectStore;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{PartnerStore, WebhookSecret};
+    use chrono::TimeZone;
+    use serde_json::{json, Value};
+
+    const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
+    const OTHER: &str = "7a3c0000-0000-4000-8000-000000000002";
+    const CUSTOMER: &str = "bdd640fb-0667-4ad1-9c80-317fa3b1799d";
+    const SNAPSHOT_ID: &str = "bd9c66b3-ad3c-4d6d-9a3d-1fa7bc8960a9";
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const SECRET2: &str = "whsec_c2Vjb25kIHNlY3JldCBvZiAzMiBieXRlcyEhISE=";
+    const OTHER_SECRET: &str = "whsec_b3RoZXIgcGFydG5lcidzIHNlY3JldCEhISEhISE=";
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: SqliteStore,
+        objects: FileObjectStore,
+        now: DateTime<Utc>,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_dir(&dir.path().join("data")).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 10, 2, 12, 0, 0).unwrap();
+        for (p, s) in [(PARTNER, SECRET), (OTHER, OTHER_SECRET)] {
+            store
+                .add_secret(
+                    p,
+                    &WebhookSecret {
+                        secret: s.into(),
+                        added_at: now,
+                    },
+                )
+                .unwrap();
+        }
+        let objects = FileObjectStore::new(dir.path().join("objects"));
+        Fixture {
+            _dir: dir,
+            store,
+            objects,
+            now,
+        }
+    }
+
+    impl Fixture {
+        fn run(&self, request: &HttpRequest) -> HttpResponse {
+            handle(&self.store, &self.objects, request, self.now).unwrap()
+        }
+
+        fn archived(&self) -> Option<Vec<u8>> {
+            self.objects
+                .get_object(&format!(
+                    "snapshots/{PARTNER}/{CUSTOMER}/20261002T000500Z-{SNAPSHOT_ID}.json"
+                ))
+                .unwrap()
+        }
+    }
+
+    fn snapshot(id: &str, partner: &str, role: &str) -> Vec<u8> {
+        serde_json::to_vec_pretty(&json!({
+            "schemaVersion": 1,
+            "snapshotId": id,
+            "partnerId": partner,
+            "customerId": CUSTOMER,
+            "takenAt": "2026-10-02T00:05:00Z",
+            "source": "unit test",
+            "assignments": [{
+                "id": "/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/a1",
+                "scope": "/subscriptions/s1",
+                "roleDefinitionId": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+                "roleName": role,
+                "principalId": "p1",
+                "principalType": "ForeignGroup",
+                "accessType": "AOBO",
+                "assignmentType": "permanent"
+            }]
+        }))
+        .unwrap()
+    }
+
+    fn signed_at(
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        secret: &str,
+        timestamp: i64,
+    ) -> HttpRequest {
+        let signed: &[u8] = if method == "GET" { b"" } else { &body };
+        let sig = webhook_secret::sign(secret, "msg_1", timestamp, signed).unwrap();
+        HttpRequest {
+            method: method.into(),
+            path: path.into(),
+            query: String::new(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("webhook-id".into(), "msg_1".into()),
+                ("webhook-timestamp".into(), timestamp.to_string()),
+                ("webhook-signature".into(), sig),
+            ],
+            body,
+        }
+    }
+
+    fn post(f: &Fixture, path_partner: &str, body: Vec<u8>, secret: &str) -> HttpRequest {
+        signed_at(
+            "POST",
+            &format!("/v1/partners/{path_partner}/access-snapshots"),
+            body,
+            secret,
+            f.now.timestamp(),
+        )
+    }
+
+    fn body_json(r: &HttpResponse) -> Value {
+        serde_json::from_slice(&r.body).unwrap()
+    }
+
+    fn assert_error(r: &HttpResponse, status: u16, code: &str) -> Value {
+        assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.content_type, "application/json");
+        let v = body_json(r);
+        assert_eq!(v["error"]["code"], code, "{v}");
+        assert!(v["error"]["message"].is_string(), "{v}");
+        assert!(v["error"]["details"].is_array(), "{v}");
+        assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
+        let text = String::from_utf8_lossy(&r.body);
+        assert!(
+            text.starts_with(r#"{"error":{"code":"#) && text.contains(r#","message":"#),
+            "{text}"
+        );
+        assert_eq!(v["error"].as_object().unwrap().len(), 3, "{v}");
+        v
+    }
+
+    #[test]
+    fn accepts_then_reports_duplicates_and_archives_once() {
+        let f = fixture();
+        let body = snapshot(SNAPSHOT_ID, PARTNER, "Owner");
+        let r = f.run(&post(&f, PARTNER, body.clone(), SECRET));
+        assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            body_json(&r),
+            json!({"snapshotId": SNAPSHOT_ID, "status": "accepted", "errors": []})
+        );
+        assert_eq!(f.archived(), Some(body.clone()));
+        // The same request again (a replay within the tolerance) is a duplicate.
+        let r = f.run(&post(&f, PARTNER, body.clone(), SECRET));
+        assert_eq!(r.status, 200);
+        assert_eq!(body_json(&r)["status"], "duplicate");
+        // Same content, other whitespace, upper-case partner in the path: still a duplicate.
+        let compact = serde_json::to_vec(&serde_json::from_slice::<Value>(&body).unwrap()).unwrap();
+        let r = f.run(&post(&f, &PARTNER.to_uppercase(), compact, SECRET));
+        assert_eq!(r.status, 200);
+    }
+
+    #[test]
+    fn schema_errors_are_400_with_paths_and_nothing_is_archived() {
+        let f = fixture();
+        let mut v: Value =
+            serde_json::from_slice(&snapshot(SNAPSHOT_ID, PARTNER, "Owner")).unwrap();
+        v["assignments"][0]["accessType"] = json!("TELEPATHY");
+        v["takenAt"] = json!("yesterday");
+        // Also the wrong partner: the schema problems come first.
+        v["partnerId"] = json!(OTHER);
+        let r = f.run(&post(&f, PARTNER, serde_json::to_vec(&v).unwrap(), SECRET));
+        let e = assert_error(&r, 400, "invalid_snapshot");
+        let paths: Vec<&str> = e["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["path"].as_str().unwrap())
+            .collect();
+        assert!(paths.contains(&"$.takenAt"), "{e}");
+        assert!(paths.contains(&"$.assignments[0].accessType"), "{e}");
+        assert_eq!(f.archived(), None);
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_or_not_utf8_or_too_deep_are_400() {
+        let f = fixture();
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        for body in [
+            b"not json".to_vec(),
+            b"{\"schemaVersion\": 1, \"snapshotId\": \"\xff\xfe\"}".to_vec(),
+            deep.into_bytes(),
+            b"{\"schemaVersion\": 1e999999}".to_vec(),
+            b"{\"schemaVersion\": 123456789012345678901234567890}".to_vec(),
+            Vec::new(),
+        ] {
+            let r = f.run(&post(&f, PARTNER, body, SECRET));
+            let e = assert_error(&r, 400, "invalid_snapshot");
+            assert!(!e["error"]["details"].as_array().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn another_partners_snapshot_is_403() {
+        let f = fixture();
+        let r = f.run(&post(
+            &f,
+            PARTNER,
+            snapshot(SNAPSHOT_ID, OTHER, "Owner"),
+            SECRET,
+        ));
+        let e = assert_error(&r, 403, "partner_mismatch");
+        assert_eq!(e["error"]["details"][0]["path"], "$.partnerId");
+        assert_eq!(f.archived(), None);
+    }
+
+    #[test]
+    fn a_reused_snapshot_id_with_other_content_is_409() {
+        let f = fixture();
+        let r = f.run(&post(
+            &f,
+            PARTNER,
+            snapshot(SNAPSHOT_ID, PARTNER, "Owner"),
+            SECRET,
+        ));
+        assert_eq!(r.status, 202);
+        let first = f.archived();
+        let r = f.run(&post(
+            &f,
+            PARTNER,
+            snapshot(SNAPSHOT_ID, PARTNER, "Contributor"),
+            SECRET,
+        ));
+        let e = assert_error(&r, 409, "snapshot_conflict");
+        assert_eq!(e["error"]["details"][0]["path"], "$.snapshotId");
+        assert_eq!(f.archived(), first, "the archive keeps the first body");
+    }
+
+    #[test]
+    fn signatures_are_checked() {
+        let f = fixture();
+        let body = snapshot(SNAPSHOT_ID, PARTNER, "Owner");
+        let now = f.now.timestamp();
+        let path = format!("/v1/partners/{PARTNER}/access-snapshots");
+        let mut cases: Vec<(&str, HttpRequest)> = Vec::new();
+        for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+            let mut r = post(&f, PARTNER, body.clone(), SECRET);
+            r.headers.retain(|(n, _)| n != name);
+            cases.push(("missing header", r));
+        }
+        let mut r = post(&f, PARTNER, body.clone(), SECRET);
+        r.headers[1].1 = "   ".into();
+        cases.push(("empty id", r));
+        let mut r = post(&f, PARTNER, body.clone(), SECRET);
+        r.headers[2].1 = "soon".into();
+        cases.push(("timestamp not an integer", r));
+        let mut r = post(&f, PARTNER, body.clone(), SECRET);
+        r.headers[2].1 = "99999999999999999999999999".into();
+        cases.push(("huge timestamp", r));
+        cases.push((
+            "stale",
+            signed_at("POST", &path, body.clone(), SECRET, now - 6 * 60),
+        ));
+        cases.push((
+            "future",
+            signed_at("POST", &path, body.clone(), SECRET, now + 6 * 60),
+        ));
+        cases.push((
+            "other partner's secret",
+            post(&f, PARTNER, body.clone(), OTHER_SECRET),
+        ));
+        let mut r = post(&f, PARTNER, body.clone(), SECRET);
+        r.body.push(b' ');
+        cases.push(("body changed after signing", r));
+        let mut r = post(&f, PARTNER, body.clone(), SECRET);
+        r.headers[3].1 = r.headers[3].1.replacen("v1,", "v2,", 1);
+        cases.push(("not a v1 signature", r));
+        let mut r = post(&f, PARTNER, body.clone(), SECRET);
+        r.headers[3].1 = format!("{} {}", "v1,AAAA ".repeat(20), r.headers[3].1);
+        cases.push(("the good signature after too many bad ones", r));
+        let unknown = "7a3c0000-0000-4000-8000-0000000000ff";
+        let mut b: Value = serde_json::from_slice(&body).unwrap();
+        b["partnerId"] = json!(unknown);
+        cases.push((
+            "unknown partner",
+            post(&f, unknown, serde_json::to_vec(&b).unwrap(), SECRET),
+        ));
+        for (what, request) in cases {
+            let r = f.run(&request);
+            assert_eq!(
+                r.status,
+                401,
+                "{what}: {}",
+                String::from_utf8_lossy(&r.body)
+            );
+            assert_error(&r, 401, "unauthorized");
+        }
+        assert_eq!(f.archived(), None);
+        // Just inside the tolerance, with the good signature among bad ones: accepted.
+        let mut r = signed_at("POST", &path, body.clone(), SECRET, now - 299);
+        r.headers[3].1 = format!("v1,AAAA v1,notbase64! {}", r.headers[3].1);
+        assert_eq!(f.run(&r).status, 202);
+    }
+
+    #[test]
+    fn both_secrets_verify_during_rotation() {
+        let f = fixture();
+        f.store
+            .add_secret(
+                PARTNER,
+                &WebhookSecret {
+                    secret: SECRET2.into(),
+                    added_at: f.now,
+                },
+            )
+            .unwrap();
+        let body = snapshot(SNAPSHOT_ID, PARTNER, "Owner");
+        assert_eq!(f.run(&post(&f, PARTNER, body.clone(), SECRET)).status, 202);
+        assert_eq!(f.run(&post(&f, PARTNER, body.clone(), SECRET2)).status, 200);
+        assert!(f.store.revoke_secret(PARTNER, SECRET).unwrap());
+        assert_eq!(f.run(&post(&f, PARTNER, body.clone(), SECRET)).status, 401);
+        assert_eq!(f.run(&post(&f, PARTNER, body, SECRET2)).status, 200);
+    }
+
+    #[test]
+    fn content_type_is_checked_before_size_and_signature() {
+        let f = fixture();
+        let body = snapshot(SNAPSHOT_ID, PARTNER, "Owner");
+        for ct in [
+            "application/json",
+            "Application/JSON; charset=UTF-8",
+            "application/json;charset=\"utf-8\"",
+        ] {
+            let mut r = post(&f, PARTNER, body.clone(), SECRET);
+            r.headers[0].1 = ct.into();
+            assert!(matches!(f.run(&r).status, 200 | 202), "{ct}");
+        }
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("application/json; charset=latin-1"),
+            Some("application/jsonx"),
+            Some("application/x-www-form-urlencoded"),
+        ] {
+            let mut r = post(&f, PARTNER, vec![b'x'; MAX_BODY_BYTES + 1], OTHER_SECRET);
+            r.headers.retain(|(n, _)| n != "content-type");
+            if let Some(ct) = ct {
+                r.headers.push(("content-type".into(), ct.into()));
+            }
+            assert_error(&f.run(&r), 415, "unsupported_media_type");
+        }
+    }
+
+    #[test]
+    fn a_body_over_5_mib_is_413_before_the_signature_is_checked() {
+        let f = fixture();
+        let mut body = snapshot(SNAPSHOT_ID, PARTNER, "Owner");
+        body.resize(MAX_BODY_BYTES + 1, b' ');
+        let mut r = post(&f, PARTNER, body.clone(), SECRET);
+        assert_error(&f.run(&r), 413, "payload_too_large");
+        r.headers.retain(|(n, _)| n == "content-type");
+        assert_error(&f.run(&r), 413, "payload_too_large");
+        // Exactly 5 MiB is allowed.
+        body.truncate(MAX_BODY_BYTES);
+        assert_eq!(f.run(&post(&f, PARTNER, body, SECRET)).status, 202);
+    }
+
+    #[test]
+    fn unknown_paths_are_404_and_wrong_methods_405() {
+        let f = fixture();
+        for path in [
+            "/",
+            "/v1/partners",
+            "/v1/partners/",
+            "/v1/partners//access-snapshots",
+            "/v1/partners/p/access-snapshots/",
+            "/v1/partners/p/access-snapshots/x",
+            "/v1/partners/p/statements",
+            "/v1/partners/p/statements/",
+            "/v1/partners/p/statements/2026-09/x",
+            "/v2/partners/p/access-snapshots",
+            "/v1/partners/p/ACCESS-SNAPSHOTS",
+        ] {
+            let mut r = post(&f, PARTNER, vec![], SECRET);
+            r.path = path.into();
+            assert_error(&f.run(&r), 404, "not_found");
+            assert_eq!(allowed_method(path), None, "{path}");
+        }
+        for method in ["GET", "PUT", "DELETE", "HEAD", "post"] {
+            let mut r = post(&f, PARTNER, vec![], SECRET);
+            r.method = method.into();
+            assert_error(&f.run(&r), 405, "method_not_allowed");
+        }
+        for method in ["POST", "PUT", "HEAD"] {
+            let mut r = post(&f, PARTNER, vec![], SECRET);
+            r.method = method.into();
+            r.path = format!("/v1/partners/{PARTNER}/statements/2026-09");
+            assert_error(&f.run(&r), 405, "method_not_allowed");
+        }
+        assert_eq!(
+            allowed_method(&format!("/v1/partners/{PARTNER}/statements/2026-09")),
+            Some("GET")
+        );
+        assert_eq!(
+            allowed_method(&format!("/v1/partners/{PARTNER}/access-snapshots")),
+            Some("POST")
+        );
+    }
+
+    fn get(f: &Fixture, partner: &str, month: &str, query: &str, secret: &str) -> HttpRequest {
+        let mut r = signed_at(
+            "GET",
+            &format!("/v1/partners/{partner}/statements/{month}"),
+            vec![],
+            secret,
+            f.now.timestamp(),
+        );
+        r.headers.retain(|(n, _)| n != "content-type");
+        r.query = query.into();
+        r
+    }
+
+    #[test]
+    fn statements_are_read_with_the_partners_own_secret() {
+        let f = fixture();
+        let r = f.run(&get(&f, PARTNER, "2026-09", "", SECRET));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.content_type, "application/json");
+        let expected =
+            statement_from_store(&f.store, PARTNER, Month::parse("2026-09").unwrap(), f.now)
+                .unwrap();
+        assert_eq!(
+            r.body,
+            (serde_json::to_string_pretty(&expected).unwrap() + "\n").into_bytes()
+        );
+        let r = f.run(&get(
+            &f,
+            &PARTNER.to_uppercase(),
+            "2026-09",
+            "format=csv&asOf=2026-10-01T00%3A00%3A00%2B00:00",
+            SECRET,
+        ));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.content_type, "text/csv; charset=utf-8");
+        let as_of = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
+        let expected =
+            statement_from_store(&f.store, PARTNER, Month::parse("2026-09").unwrap(), as_of)
+                .unwrap();
+        assert_eq!(r.body, render_csv(&expected).into_bytes());
+        // Another partner's secret, or a signature over a non-empty body, is 401.
+        assert_error(
+            &f.run(&get(&f, PARTNER, "2026-09", "", OTHER_SECRET)),
+            401,
+            "unauthorized",
+        );
+        let mut r = signed_at(
+            "POST",
+            &format!("/v1/partners/{PARTNER}/statements/2026-09"),
+            b"{}".to_vec(),
+            SECRET,
+            f.now.timestamp(),
+        );
+        r.method = "GET".into();
+        assert_error(&f.run(&r), 401, "unauthorized");
+        // Authentication comes before the month is looked at.
+        assert_error(
+            &f.run(&get(&f, PARTNER, "nonsense", "", OTHER_SECRET)),
+            401,
+            "unauthorized",
+        );
+    }
+
+    #[test]
+    fn bad_statement_parameters_are_400() {
+        let f = fixture();
+        for (month, query, parameter) in [
+            ("2026-13", "", "month"),
+            ("September", "", "month"),
+            ("2026-09", "format=html", "format"),
+            ("2026-09", "format=xml", "format"),
+            ("2026-09", "asOf=yesterday", "asOf"),
+            ("2026-09", "asOf=%ZZ", "asOf"),
+            ("2026-09", "asOf=%FF", "asOf"),
+            ("2026-09", "format=json&format=csv", "format"),
+        ] {
+            let r = f.run(&get(&f, PARTNER, month, query, SECRET));
+            let e = assert_error(&r, 400, "invalid_request");
+            assert_eq!(e["error"]["details"][0]["parameter"], parameter, "{e}");
+        }
+        // Unknown parameters are ignored; an extreme asOf is fine.
+        let r = f.run(&get(
+            &f,
+            PARTNER,
+            "9999-12",
+            "x=1&&asOf=9999-12-31T23:59:59.999999999Z",
+            SECRET,
+        ));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+
+    #[test]
+    fn archive_keys_stay_inside_their_folder() {
+        assert_eq!(key_part(CUSTOMER), CUSTOMER);
+        assert_eq!(key_part("../etc/passwd"), ".._etc_passwd");
+        assert_eq!(key_part(".."), "_..");
+        assert_eq!(key_part(""), "_");
+        assert_eq!(key_part("a/b\\c d"), "a_b_c_d");
+        let long = key_part(&"x".repeat(1000));
+        assert_eq!(long.len(), MAX_KEY_PART_CHARS + 17);
+        assert_ne!(long, key_part(&"x".repeat(1001)));
+    }
+
+    #[test]
+    fn odd_customer_ids_are_archived_under_safe_keys() {
+        let f = fixture();
+        let mut v: Value =
+            serde_json::from_slice(&snapshot(SNAPSHOT_ID, PARTNER, "Owner")).unwrap();
+        v["customerId"] = json!("../../escape");
+        let r = f.run(&post(&f, PARTNER, serde_json::to_vec(&v).unwrap(), SECRET));
+        assert_eq!(r.status, 202);
+        let key = format!("snapshots/{PARTNER}/.._.._escape/20261002T000500Z-{SNAPSHOT_ID}.json");
+        assert!(f.objects.get_object(&key).unwrap().is_some());
+    }
 }
