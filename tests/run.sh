@@ -15,6 +15,10 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== infra: SAM template lint and ledger IAM checks"
 ./tests/infra.sh
 
+echo "== local AWS emulator for the AWS tests (aws/tests)"
+# shellcheck source=tests/aws-emulator.sh
+source tests/aws-emulator.sh
+
 echo "== cargo test"
 cargo test --workspace 2>&1 | tee "$TARGET/test-output.txt"
 
