@@ -58,7 +58,7 @@ impl SsmSecrets {
             .unwrap_or_else(|| "[]".to_string());
         let mut list: Vec<WebhookSecret> = serde_json::from_str(&value)
             .map_err(|e| StoreError::Corrupt(format!("webhook secrets of {partner_id}: {e}")))?;
-        list.sort_by(|a, b| a.added_at.cmp(&b.added_at));
+        list.sort_by_key(|a| a.added_at);
         Ok(list)
     }
 
@@ -110,7 +110,7 @@ impl SsmSecrets {
             return Ok(());
         }
         list.push(secret.clone());
-        list.sort_by(|a, b| a.added_at.cmp(&b.added_at));
+        list.sort_by_key(|a| a.added_at);
         self.save(partner_id, &list).await
     }
 

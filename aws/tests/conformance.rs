@@ -358,7 +358,7 @@ pub fn suite(store: &dyn Store) {
         late,
     );
     assert_eq!(
-        store.append(&[a3.clone()]).unwrap(),
+        store.append(std::slice::from_ref(&a3)).unwrap(),
         AppendOutcome::Appended
     );
     let stale = entry(
