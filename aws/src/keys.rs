@@ -182,6 +182,9 @@ pub fn snapshot_sk(taken_at: DateTime<Utc>, snapshot_id: &str, chunk: usize) -> 
 /// Months (`YYYY-MM`) from the month of `from` to the month of `through`, inclusive.
 pub fn months(from: NaiveDate, through: NaiveDate) -> Vec<(String, NaiveDate, NaiveDate)> {
     let mut out = Vec::new();
+    if from > through {
+        return out;
+    }
     let mut first = from.with_day(1).unwrap_or(from);
     while first <= through {
         let next = if first.month() == 12 {
