@@ -8,7 +8,8 @@ use crate::secrets::SsmSecrets;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest,
+    AttributeValue, DeleteRequest, KeysAndAttributes, Put, PutRequest, TransactWriteItem,
+    WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -134,7 +135,27 @@ pub struct DynamoStore {
     secrets: SsmSecrets,
     /// Upload ids known to be accepted (an accepted upload never stops being accepted).
     committed: Mutex<HashSet<String>>,
+    /// Per (partner, customer): the dates of a window that have usage or heads (from the
+    /// customer-date index), so settlement skips the look-back days without data (see
+    /// [`DynamoStore::has_data`]).
+    presence: Mutex<HashMap<(String, String), Presence>>,
 }
+
+/// Dates with data of one customer over a window, as read at `read_at`.
+#[derive(Debug, Clone)]
+struct Presence {
+    read_at: std::time::Instant,
+    from: NaiveDate,
+    through: NaiveDate,
+    dates: BTreeSet<NaiveDate>,
+}
+
+/// How long a customer's dates-with-data are trusted. Dates this store writes are added at
+/// once; another process's new dates are seen after at most this long (a settlement running
+/// at that very moment settles them on its next run, as if they had arrived a little later).
+const PRESENCE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+/// Dates read at once (one `BatchGetItem` holds at most 100 keys).
+const PRESENCE_WINDOW: i64 = 100;
 
 impl DynamoStore {
     pub fn new(
@@ -151,6 +172,7 @@ impl DynamoStore {
             state_table: state_table.into(),
             secrets,
             committed: Mutex::new(HashSet::new()),
+            presence: Mutex::new(HashMap::new()),
         }
     }
 
@@ -376,6 +398,113 @@ impl DynamoStore {
         }
     }
 
+    /// Whether (partner, customer) has usage pointers or heads on `date`: the customer-date
+    /// index, read for 100 dates at once with one `BatchGetItem` and kept for
+    /// [`PRESENCE_FOR`]. The index is written before the pointers and heads it announces and
+    /// is never removed, so "present" never goes stale; "absent" may, for other writers, for
+    /// at most [`PRESENCE_FOR`].
+    async fn has_data(&self, partner: &str, customer: &str, date: NaiveDate) -> StoreResult<bool> {
+        let id = (partner.to_string(), customer.to_string());
+        if let Ok(m) = self.presence.lock() {
+            if let Some(p) = m.get(&id) {
+                if p.read_at.elapsed() < PRESENCE_FOR && p.from <= date && date <= p.through {
+                    return Ok(p.dates.contains(&date));
+                }
+            }
+        }
+        let read_at = std::time::Instant::now();
+        let through = date
+            .checked_add_signed(chrono::Duration::days(PRESENCE_WINDOW - 1))
+            .unwrap_or(date);
+        let mut keys_by_sk: HashMap<(String, String), NaiveDate> = HashMap::new();
+        let mut d = date;
+        while d <= through {
+            keys_by_sk.insert(keys::date_index_key(partner, customer, d), d);
+            d = match d.succ_opt() {
+                Some(n) => n,
+                None => break,
+            };
+        }
+        let mut pending: Vec<Item> = keys_by_sk
+            .keys()
+            .map(|(pk, sk)| item(vec![("pk", s(pk.as_str())), ("sk", s(sk.as_str()))]))
+            .collect();
+        let mut dates = BTreeSet::new();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            let ka = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(backend)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.state_table, ka)
+                .send()
+                .await
+                .map_err(sdk("BatchGetItem"))?;
+            for i in out
+                .responses
+                .as_ref()
+                .and_then(|r| r.get(&self.state_table))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let k = (get_s(i, "pk")?.to_string(), get_s(i, "sk")?.to_string());
+                if let Some(d) = keys_by_sk.get(&k) {
+                    dates.insert(*d);
+                }
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut m| m.remove(&self.state_table))
+                .map(|ka| ka.keys)
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                attempt += 1;
+                if attempt >= MAX_ATTEMPTS {
+                    return Err(backend("DynamoDB BatchGetItem: keys still unprocessed"));
+                }
+                backoff(attempt).await;
+            }
+        }
+        let found = dates.contains(&date);
+        if let Ok(mut m) = self.presence.lock() {
+            m.insert(
+                id,
+                Presence {
+                    read_at,
+                    from: date,
+                    through,
+                    dates,
+                },
+            );
+        }
+        Ok(found)
+    }
+
+    /// Dates this store has just indexed.
+    fn note_present(&self, pairs: &BTreeSet<(String, String, NaiveDate)>) {
+        if let Ok(mut m) = self.presence.lock() {
+            for (p, c, d) in pairs {
+                if let Some(entry) = m.get_mut(&(p.clone(), c.clone())) {
+                    entry.dates.insert(*d);
+                }
+            }
+        }
+    }
+
+    /// Forgets what is known of customers whose heads another writer changed.
+    fn forget_presence(&self, batch: &[Append]) {
+        if let Ok(mut m) = self.presence.lock() {
+            for a in batch {
+                let k = &a.entry.key;
+                m.remove(&(k.partner_id.clone(), k.customer_id.clone()));
+            }
+        }
+    }
+
     async fn is_committed(&self, upload_id: &str) -> StoreResult<bool> {
         if self
             .committed
@@ -412,6 +541,7 @@ impl DynamoStore {
             // `customers_in_range` (an index item without heads costs a few reads, nothing else).
             self.batch_write(&self.state_table, Self::date_index_items(&firsts)?)
                 .await?;
+            self.note_present(&firsts);
         }
         let mut items = Vec::with_capacity(chunk.len() * 2);
         let mut token_parts = Vec::with_capacity(chunk.len());
@@ -622,6 +752,7 @@ impl UsageStore for DynamoStore {
             // is written with the duplicate claim in one transaction — the commit point.
             self.batch_write(&self.state_table, Self::date_index_items(&pairs)?)
                 .await?;
+            self.note_present(&pairs);
             self.batch_write(&self.state_table, pointers).await?;
             let claim = Put::builder()
                 .table_name(&self.state_table)
@@ -727,6 +858,9 @@ impl UsageStore for DynamoStore {
         date: NaiveDate,
     ) -> StoreResult<Vec<UsageAggregate>> {
         self.block_on(async {
+            if !self.has_data(partner_id, customer_id, date).await? {
+                return Ok(Vec::new());
+            }
             let q = Query {
                 table: self.state_table.clone(),
                 index: None,
@@ -911,6 +1045,9 @@ impl LedgerStore for DynamoStore {
         date: NaiveDate,
     ) -> StoreResult<Vec<Head>> {
         self.block_on(async {
+            if !self.has_data(partner_id, customer_id, date).await? {
+                return Ok(Vec::new());
+            }
             let mut set = tokio::task::JoinSet::new();
             for shard in 0..keys::HEAD_SHARDS {
                 let q = Query {
@@ -969,6 +1106,7 @@ impl LedgerStore for DynamoStore {
         }
         for chunk in &chunks {
             if !self.block_on(self.append_chunk(chunk))? {
+                self.forget_presence(batch);
                 return Ok(AppendOutcome::Conflict);
             }
         }

@@ -452,8 +452,8 @@ fn end_to_end_matches_the_embedded_store() {
         seed: 42,
         partners: 2,
         customers_per_partner: 2,
-        subscriptions_per_customer: 1,
-        resources_per_subscription: 3,
+        subscriptions_per_customer: 2,
+        resources_per_subscription: 8,
         start: scenario::d("2026-09-01"),
         days: 5,
         snapshot_interval_hours: 12,
@@ -526,6 +526,7 @@ fn end_to_end_matches_the_embedded_store() {
     let settle_now = t("2026-09-06T02:00:00Z");
     let plan =
         nightly_settle::coordinate(aws, &scheduled("2026-09-06T02:00:00Z"), settle_now).unwrap();
+    phases.push(("coordinator", counter.total()));
     let event = serde_json::from_value(drain_queue(&env)).unwrap();
     let response = nightly_settle::work(aws, &event, settle_now);
     assert!(response.batch_item_failures.is_empty());
@@ -535,7 +536,7 @@ fn end_to_end_matches_the_embedded_store() {
     };
     let local = settle(&sqlite, &config, &local_opts).unwrap();
     assert!(local.entries_appended > 0);
-    phases.push(("settlement", counter.total()));
+    phases.push(("workers", counter.total()));
 
     // Statements on the 2nd of the next month.
     let stmt_now = t("2026-10-02T06:00:00Z");
@@ -584,6 +585,17 @@ fn end_to_end_matches_the_embedded_store() {
     assert!(report.ok, "{:?}", report.breaks);
     assert_eq!(report.entries, local.entries_appended);
 
+    let mut bytes = 0usize;
+    aws.store
+        .for_each_entry(&EntryFilter::default(), &mut |e| {
+            bytes += e.canonical_json().len();
+            Ok(())
+        })
+        .unwrap();
+    println!(
+        "average entry JSON: {} bytes",
+        bytes / report.entries.max(1) as usize
+    );
     let entries = report.entries as f64;
     println!(
         "end to end: {} ledger entries, {} resource-days settled",
