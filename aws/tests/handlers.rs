@@ -255,6 +255,7 @@ fn usage_upload_handler_accepts_rejects_ignores_and_redelivery_changes_nothing()
     for k in [
         format!("receipts/{partner}/{}.json", receipt.upload_id),
         format!("uploads/{partner}/notes.txt"),
+        format!("uploads/{partner}/deleted-before-the-event-arrived.csv"),
     ] {
         let out = usage_upload::handle(aws, &s3_event(&aws.env.bucket, &k), now).unwrap();
         assert_eq!(out[0].receipt, None, "{k}");

@@ -55,15 +55,17 @@ pub fn handle(aws: &Aws, event: &S3Event, now: DateTime<Utc>) -> Result<Vec<Outc
             .name
             .clone()
             .unwrap_or_else(|| aws.env.bucket.clone());
-        let Some(partner) = upload_partner(&key) else {
+        let created = record
+            .event_name
+            .as_deref()
+            .is_none_or(|n| n.starts_with("ObjectCreated"));
+        let partner = upload_partner(&key).filter(|_| created);
+        let Some(partner) = partner else {
             out.push(Outcome { key, receipt: None });
             continue;
         };
         let receipt = ingest_one(aws, &bucket, &key, &partner, now)?;
-        out.push(Outcome {
-            key,
-            receipt: Some(receipt),
-        });
+        out.push(Outcome { key, receipt });
     }
     Ok(out)
 }
@@ -74,10 +76,11 @@ fn ingest_one(
     key: &str,
     partner: &str,
     now: DateTime<Utc>,
-) -> Result<UploadReceipt, Failure> {
+) -> Result<Option<UploadReceipt>, Failure> {
     let Some(reader) = aws.objects.open(bucket, key)? else {
-        // Deleted since the event was sent: nothing to ingest.
-        return Err(Failure(format!("s3://{bucket}/{key} does not exist")));
+        // Deleted since the event was sent: nothing to ingest (failing would only retry).
+        eprintln!("s3://{bucket}/{key} no longer exists; nothing to ingest");
+        return Ok(None);
     };
     let failed = reader.transport_failed();
     let file_name = key.rsplit('/').next().unwrap_or(key);
@@ -119,7 +122,7 @@ fn ingest_one(
                 .put_object(&receipt_key, &json(&receipt)?, "application/json")?;
         }
     }
-    Ok(receipt)
+    Ok(Some(receipt))
 }
 
 fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, Failure> {
