@@ -9,14 +9,16 @@ use pec_ledger::config::Config;
 use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotStatus, UploadStatus};
 use pec_ledger::settle::{settle, SettleOptions};
 use pec_ledger::statement::{render_csv, statement_from_store, Month};
-use pec_ledger::store::sqlite::SqliteStore;
-use pec_ledger::store::{PartnerStore, WebhookSecret};
+use pec_ledger::store::WebhookSecret;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod backend;
 mod demo;
 mod serve;
+
+use backend::{Backend, StoreKind};
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +35,11 @@ struct Cli {
         default_value = "./pec-data"
     )]
     data_dir: PathBuf,
+    /// Which store: the embedded one in the data directory, or the AWS deployment's (tables,
+    /// bucket and parameters from PEC_LEDGER_TABLE, PEC_STATE_TABLE, PEC_BUCKET,
+    /// PEC_SECRETS_PREFIX; `serve` and `demo` are local only).
+    #[arg(long, global = true, env = "PEC_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
+    store: StoreKind,
     #[command(subcommand)]
     command: Command,
 }
@@ -240,21 +247,24 @@ fn validate_partner(p: &str) -> Result<String, Failure> {
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     let data_dir = cli.data_dir;
+    let kind = cli.store;
+    let open = || Backend::open(kind, &data_dir);
     match cli.command {
         Command::Usage {
             command: UsageCommand::Upload { file, partner },
         } => {
             let partner = validate_partner(&partner)?;
-            let config = load_config(&data_dir)?;
             let input = std::fs::File::open(&file)
                 .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
-            let store = SqliteStore::open_dir(&data_dir)?;
+            let backend = open()?;
+            let config = backend.config(&data_dir)?;
+            let store = backend.store();
             let name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default();
             let receipt = ingest_usage_file(
-                &store,
+                store,
                 &config,
                 &partner,
                 &name,
@@ -297,8 +307,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 body = std::fs::read(&file)
                     .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
             }
-            let store = SqliteStore::open_dir(&data_dir)?;
-            let receipt = post_snapshot(&store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+            let backend = open()?;
+            let receipt = post_snapshot(
+                backend.store(),
+                &partner,
+                &body,
+                now.unwrap_or_else(Utc::now),
+            )?;
             print_json(&receipt)?;
             Ok(match receipt.status {
                 SnapshotStatus::Accepted | SnapshotStatus::Duplicate => 0,
@@ -318,11 +333,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     return Err(Failure::usage("--from is after --through"));
                 }
             }
-            let config = load_config(&data_dir)?;
-            let store = SqliteStore::open_dir(&data_dir)?;
-            store.set_cache_mib(64)?;
+            let backend = open()?;
+            let config = backend.config(&data_dir)?;
+            backend.prepare_for_settlement()?;
             let opts = SettleOptions::new(&config, through, from, now.unwrap_or_else(Utc::now));
-            let summary = settle(&store, &config, &opts)?;
+            let summary = settle(backend.store(), &config, &opts)?;
             eprintln!(
                 "settled {} resource-day(s) of {} customer(s) from {} through {}: {} entr(ies) appended",
                 summary.resource_days, summary.customers, opts.from, opts.through, summary.entries_appended
@@ -344,9 +359,13 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     "--format html is not available yet; use json or csv",
                 ));
             }
-            let store = SqliteStore::open_dir(&data_dir)?;
-            let statement =
-                statement_from_store(&store, &partner, month, as_of.unwrap_or_else(Utc::now))?;
+            let backend = open()?;
+            let statement = statement_from_store(
+                backend.store(),
+                &partner,
+                month,
+                as_of.unwrap_or_else(Utc::now),
+            )?;
             let text = match format {
                 Format::Csv => render_csv(&statement),
                 _ => serde_json::to_string_pretty(&statement).map_err(Failure::internal)? + "\n",
@@ -367,10 +386,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             date,
         } => {
             let partner = validate_partner(&partner)?;
-            let config = load_config(&data_dir)?;
-            let store = SqliteStore::open_dir(&data_dir)?;
+            let backend = open()?;
+            let config = backend.config(&data_dir)?;
             let explanation =
-                pec_ledger::explain::explain(&store, &config, &partner, &resource, date)?;
+                pec_ledger::explain::explain(backend.store(), &config, &partner, &resource, date)?;
             if explanation.resource_days.is_empty() {
                 eprintln!("no usage and no ledger entry for {resource} on {date}");
             }
@@ -381,8 +400,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Verify => {
-            let store = SqliteStore::open_dir(&data_dir)?;
-            let report = pec_ledger::verify::verify(&store)?;
+            let backend = open()?;
+            let report = pec_ledger::verify::verify(backend.store())?;
             print_json(&report)?;
             if report.ok {
                 eprintln!(
@@ -406,7 +425,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 },
         } => {
             let partner = validate_partner(&partner)?;
-            let store = SqliteStore::open_dir(&data_dir)?;
+            let backend = open()?;
+            let store = backend.store();
             if revoke {
                 if !store.revoke_secret(&partner, &secret)? {
                     return Err(Failure::usage("no such active secret for this partner"));
@@ -469,6 +489,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             print_json(&set)?;
             Ok(0)
         }
+        Command::Serve { .. } | Command::Demo { .. } if kind == StoreKind::Aws => Err(
+            Failure::usage("serve and demo work on the embedded store only (--store sqlite)"),
+        ),
         Command::Serve { listen } => serve::run(&data_dir, &listen),
         Command::Demo { dir, seed } => demo::run(&dir, seed),
     }
