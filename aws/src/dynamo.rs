@@ -185,37 +185,11 @@ impl DynamoStore {
         q: &Query,
         start: Option<Item>,
     ) -> StoreResult<(Vec<Item>, Option<Item>)> {
-        let mut req = self
-            .client
-            .query()
-            .table_name(&q.table)
-            .key_condition_expression(q.key_condition)
-            .consistent_read(q.consistent)
-            .set_exclusive_start_key(start);
-        if let Some(i) = q.index {
-            req = req.index_name(i);
-        }
-        for (k, v) in &q.values {
-            req = req.expression_attribute_values(*k, v.clone());
-        }
-        let out = req.send().await.map_err(sdk("Query"))?;
-        Ok((
-            out.items.unwrap_or_default(),
-            out.last_evaluated_key.filter(|k| !k.is_empty()),
-        ))
+        query_page_with(&self.client, q, start).await
     }
 
     async fn query_all(&self, q: &Query) -> StoreResult<Vec<Item>> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let (items, next) = self.query_page(q, start).await?;
-            all.extend(items);
-            match next {
-                Some(k) => start = Some(k),
-                None => return Ok(all),
-            }
-        }
+        query_all_with(&self.client, q).await
     }
 
     /// Runs the query page by page, calling `visit` outside the runtime between pages.
@@ -1234,25 +1208,39 @@ impl LedgerStore for DynamoStore {
     }
 }
 
+/// One page of a query.
+async fn query_page_with(
+    client: &Client,
+    q: &Query,
+    start: Option<Item>,
+) -> StoreResult<(Vec<Item>, Option<Item>)> {
+    let mut req = client
+        .query()
+        .table_name(&q.table)
+        .key_condition_expression(q.key_condition)
+        .consistent_read(q.consistent)
+        .set_exclusive_start_key(start);
+    if let Some(i) = q.index {
+        req = req.index_name(i);
+    }
+    for (k, v) in &q.values {
+        req = req.expression_attribute_values(*k, v.clone());
+    }
+    let out = req.send().await.map_err(sdk("Query"))?;
+    Ok((
+        out.items.unwrap_or_default(),
+        out.last_evaluated_key.filter(|k| !k.is_empty()),
+    ))
+}
+
+/// Every page of a query.
 async fn query_all_with(client: &Client, q: &Query) -> StoreResult<Vec<Item>> {
     let mut all = Vec::new();
     let mut start = None;
     loop {
-        let mut req = client
-            .query()
-            .table_name(&q.table)
-            .key_condition_expression(q.key_condition)
-            .consistent_read(q.consistent)
-            .set_exclusive_start_key(start.take());
-        if let Some(i) = q.index {
-            req = req.index_name(i);
-        }
-        for (k, v) in &q.values {
-            req = req.expression_attribute_values(*k, v.clone());
-        }
-        let out = req.send().await.map_err(sdk("Query"))?;
-        all.extend(out.items.unwrap_or_default());
-        match out.last_evaluated_key.filter(|k| !k.is_empty()) {
+        let (items, next) = query_page_with(client, q, start).await?;
+        all.extend(items);
+        match next {
             Some(k) => start = Some(k),
             None => return Ok(all),
         }
