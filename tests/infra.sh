@@ -9,26 +9,16 @@
 #      function role explicitly denies the ledger's mutations; the check is first shown to catch
 #      three broken variants of the template;
 #   4. the contract the functions are written against (binaries, environment, events, queue).
-# Installs its own tools in target/venv on the first run (python3 and PyPI needed); later runs
-# reuse them and take a few seconds.
+# Installs its own tools in ${CARGO_TARGET_DIR:-target}/venv on the first run (tests/venv.sh,
+# shared with tests/api.sh; python3 and PyPI needed); later runs reuse them and take a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tests/venv.sh
 
 TEMPLATE=infra/template.yaml
-VENV=target/venv
 REQUIREMENTS=("cfn-lint==1.58.0" "aws-sam-translator==1.115.0")
-STAMP="$VENV/.pec-infra-requirements"
-
-if ! "$VENV/bin/python" -c '' 2>/dev/null; then
-  echo "== creating $VENV"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-fi
-if [[ ! -x "$VENV/bin/cfn-lint" || "$(cat "$STAMP" 2>/dev/null)" != "${REQUIREMENTS[*]}" ]]; then
-  echo "== installing ${REQUIREMENTS[*]} into $VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "${REQUIREMENTS[@]}"
-  printf '%s\n' "${REQUIREMENTS[*]}" >"$STAMP"
-fi
+pec_venv_install infra "${REQUIREMENTS[@]}"
+VENV="$PEC_VENV"
 
 echo "== cfn-lint $TEMPLATE ($("$VENV/bin/cfn-lint" --version))"
 "$VENV/bin/cfn-lint" -- "$TEMPLATE"

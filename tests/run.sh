@@ -15,6 +15,12 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== infra: SAM template lint and ledger IAM checks"
 ./tests/infra.sh
 
+echo "== chromium (the HTML statement test renders the page in headless Chromium)"
+command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+echo "== api: README examples and schemathesis against pec serve (docs/openapi.json)"
+./tests/api.sh
+
 echo "== local AWS emulator for the AWS tests (aws/tests)"
 # shellcheck source=tests/aws-emulator.sh
 source tests/aws-emulator.sh

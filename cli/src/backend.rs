@@ -18,6 +18,19 @@ pub enum StoreKind {
     Aws,
 }
 
+/// The store of `stores`, opened on first use.
+pub fn backend<'a>(
+    stores: &'a std::cell::OnceCell<Backend>,
+    kind: StoreKind,
+    data_dir: &Path,
+) -> Result<&'a Backend, Failure> {
+    if let Some(b) = stores.get() {
+        return Ok(b);
+    }
+    let opened = Backend::open(kind, data_dir)?;
+    Ok(stores.get_or_init(|| opened))
+}
+
 pub enum Backend {
     Sqlite(SqliteStore),
     Aws(Box<AwsBackend>),

@@ -1,5 +1,6 @@
 //! `pec demo`: a realistic example through the whole pipeline — generate, upload, post, settle,
-//! verify — and the statement of the first partner.
+//! verify — and the statement of the first partner (printed as JSON, and written beside the data
+//! as `statement.html`, `.csv`, `.xlsx` and `.json`).
 
 use crate::Failure;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -8,7 +9,9 @@ use pec_ledger::decimal::fmt_amount;
 use pec_ledger::generate::{generate, GenerateOptions};
 use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotStatus, UploadStatus};
 use pec_ledger::settle::{settle, SettleOptions};
-use pec_ledger::statement::{statement_from_store, Month};
+use pec_ledger::statement::{render_csv, statement_from_store, Month};
+use pec_ledger::statement_html::render_html;
+use pec_ledger::statement_xlsx::render_xlsx;
 use pec_ledger::store::sqlite::SqliteStore;
 use std::path::Path;
 
@@ -160,13 +163,31 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
             eprintln!("    lost {amount} {}: {reason}", c.currency);
         }
     }
+    let json = serde_json::to_string_pretty(&statement).map_err(Failure::internal)? + "\n";
+    let files: [(&str, Vec<u8>); 4] = [
+        ("statement.json", json.clone().into_bytes()),
+        ("statement.csv", render_csv(&statement).into_bytes()),
+        ("statement.html", render_html(&statement).into_bytes()),
+        (
+            "statement.xlsx",
+            render_xlsx(&statement).map_err(Failure::internal)?,
+        ),
+    ];
+    for (name, bytes) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes)
+            .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
+    }
+    eprintln!(
+        "statement of {} for 2026-09 written to {} (open it in a browser and print it), and as .csv, .xlsx and .json beside it",
+        partner.partner_id,
+        dir.join("statement.html").display()
+    );
     eprintln!(
         "explore: pec --data-dir {} statement --partner {} --month 2026-09 --format csv",
         data.display(),
         partner.partner_id
     );
-    crate::write_stdout(
-        &(serde_json::to_string_pretty(&statement).map_err(Failure::internal)? + "\n"),
-    )?;
+    crate::write_stdout(&json)?;
     Ok(if report.ok { 0 } else { 4 })
 }

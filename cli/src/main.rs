@@ -6,11 +6,21 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use pec_ledger::config::Config;
-use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotStatus, UploadStatus};
+use pec_ledger::import::{
+    detect_import_format, snapshot_from_role_assignments, ImportFormat, ImportOptions,
+    PrincipalRule,
+};
+use pec_ledger::ingest::{
+    ingest_usage_file_with, post_snapshot, SnapshotReceipt, SnapshotStatus, UploadStatus,
+};
 use pec_ledger::settle::{settle, SettleOptions};
-use pec_ledger::statement::{render_csv, statement_from_store, Month};
+use pec_ledger::snapshot::{AccessType, AssignmentType};
+use pec_ledger::statement::{render_csv, statement_from_store, Month, Statement};
+use pec_ledger::statement_html::render_html;
+use pec_ledger::statement_xlsx::render_xlsx;
 use pec_ledger::store::WebhookSecret;
-use std::io::Read;
+use pec_ledger::usage::{detect_usage_format, ReadOptions};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,7 +28,7 @@ mod backend;
 mod demo;
 mod serve;
 
-use backend::{Backend, StoreKind};
+use backend::{backend, Backend, StoreKind};
 
 #[derive(Parser)]
 #[command(
@@ -75,6 +85,8 @@ enum Command {
         /// YYYY-MM
         #[arg(long)]
         month: String,
+        /// json, csv (opens in Excel as is), html (a printable A4 page with charts) or xlsx (an
+        /// Excel workbook; needs --out, or stdout redirected to a file or pipe).
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
         /// Only entries posted by then (RFC 3339); default: now.
@@ -92,6 +104,10 @@ enum Command {
         resource: String,
         #[arg(long)]
         date: NaiveDate,
+        /// json (default: the explanation with its evidence; the answer also goes to stderr) or
+        /// text (the answer, in plain sentences, on stdout).
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Json)]
+        format: ExplainFormat,
     },
     /// Re-compute every hash and every resource-day's sum.
     Verify,
@@ -142,11 +158,17 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UsageCommand {
-    /// Ingest one usage file (CSV, optionally gzip); prints the receipt.
+    /// Ingest one usage file (CSV, optionally gzip): a Partner Center daily rated usage file, an
+    /// Azure Cost Management cost-details export or a FOCUS export (told from the header);
+    /// prints the receipt.
     Upload {
         file: PathBuf,
         #[arg(long)]
         partner: String,
+        /// The partner's own MPN ID (the DRU's MpnId), which Cost Management and FOCUS exports
+        /// do not carry: required for them, ignored for daily rated usage files.
+        #[arg(long, value_name = "MPN")]
+        mpn_id: Option<String>,
     },
 }
 
@@ -161,6 +183,93 @@ enum AccessCommand {
         #[arg(long)]
         now: Option<DateTime<Utc>>,
     },
+    /// Make a snapshot from `az role assignment list --all -o json` output or an Azure Resource
+    /// Graph `authorizationresources` export (FILE, or - for stdin) and store it like `access
+    /// post`; prints the same receipt.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        partner: String,
+        /// The customer tenant the assignments are in.
+        #[arg(long)]
+        customer: String,
+        /// When the list was taken (RFC 3339).
+        #[arg(long, value_name = "RFC3339")]
+        taken_at: DateTime<Utc>,
+        /// az (role assignment list) or arg (Resource Graph); default: told from the file.
+        #[arg(long, value_enum)]
+        format: Option<ImportFileFormat>,
+        /// How the partner's principals hold their access: AOBO, LIGHTHOUSE, DIRECT or GDAP.
+        #[arg(long, default_value = "AOBO", value_parser = parse_access_type)]
+        access_type: AccessType,
+        /// permanent, eligible or activated.
+        #[arg(long, default_value = "permanent", value_parser = parse_assignment_type)]
+        assignment_type: AssignmentType,
+        /// The Partner Admin Link MPN ID on the assignments (for LIGHTHOUSE, DIRECT, GDAP).
+        #[arg(long, value_name = "MPN")]
+        pal: Option<String>,
+        /// Keep only this principal's assignments (repeat for each of the partner's principals);
+        /// `ID=LIGHTHOUSE` (or AOBO, DIRECT, GDAP) gives it its own access type. Without it,
+        /// every assignment in the file counts as the partner's.
+        #[arg(long = "principal-id", value_name = "ID[=ACCESS_TYPE]", value_parser = parse_principal)]
+        principals: Vec<PrincipalRule>,
+        /// The snapshot's `source`; default: the format and the file name.
+        #[arg(long, value_name = "TEXT")]
+        source: Option<String>,
+        /// Clock for the "takenAt not in the future" check; default: now.
+        #[arg(long)]
+        now: Option<DateTime<Utc>>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportFileFormat {
+    /// az role assignment list --all -o json
+    Az,
+    /// Azure Resource Graph authorizationresources
+    Arg,
+}
+
+fn parse_access_type(text: &str) -> Result<AccessType, String> {
+    let t = text.trim();
+    [
+        ("AOBO", AccessType::Aobo),
+        ("LIGHTHOUSE", AccessType::Lighthouse),
+        ("DIRECT", AccessType::Direct),
+        ("GDAP", AccessType::Gdap),
+    ]
+    .into_iter()
+    .find(|(name, _)| name.eq_ignore_ascii_case(t))
+    .map(|(_, v)| v)
+    .ok_or_else(|| format!("{t:?} is not one of AOBO, LIGHTHOUSE, DIRECT, GDAP"))
+}
+
+fn parse_assignment_type(text: &str) -> Result<AssignmentType, String> {
+    let t = text.trim();
+    [
+        ("permanent", AssignmentType::Permanent),
+        ("eligible", AssignmentType::Eligible),
+        ("activated", AssignmentType::Activated),
+    ]
+    .into_iter()
+    .find(|(name, _)| name.eq_ignore_ascii_case(t))
+    .map(|(_, v)| v)
+    .ok_or_else(|| format!("{t:?} is not one of permanent, eligible, activated"))
+}
+
+fn parse_principal(text: &str) -> Result<PrincipalRule, String> {
+    let (id, access_type) = match text.split_once('=') {
+        Some((id, t)) => (id, Some(parse_access_type(t)?)),
+        None => (text, None),
+    };
+    let id = id.trim();
+    if id.is_empty() {
+        return Err("the principal id is empty".into());
+    }
+    Ok(PrincipalRule {
+        principal_id: id.to_string(),
+        access_type,
+    })
 }
 
 #[derive(Subcommand)]
@@ -175,10 +284,17 @@ enum PartnerCommand {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ExplainFormat {
+    Json,
+    Text,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Json,
     Csv,
     Html,
+    Xlsx,
 }
 
 /// Failures with their exit code.
@@ -226,51 +342,127 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.
 pub fn write_stdout(text: &str) -> Result<(), Failure> {
+    write_stdout_bytes(text.as_bytes())
+}
+
+/// [`write_stdout`] for bytes (an XLSX workbook).
+pub fn write_stdout_bytes(bytes: &[u8]) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    match out.write_all(bytes).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Failure::internal(format!("cannot write to stdout: {e}"))),
     }
 }
 
+/// The statement in one of its formats, as the bytes to write.
+fn render_statement(statement: &Statement, format: Format) -> Result<Vec<u8>, Failure> {
+    Ok(match format {
+        Format::Json => (serde_json::to_string_pretty(statement).map_err(Failure::internal)?
+            + "\n")
+            .into_bytes(),
+        Format::Csv => render_csv(statement).into_bytes(),
+        Format::Html => render_html(statement).into_bytes(),
+        Format::Xlsx => render_xlsx(statement).map_err(Failure::internal)?,
+    })
+}
+
 fn validate_partner(p: &str) -> Result<String, Failure> {
+    validate_tenant("--partner", p)
+}
+
+fn validate_tenant(option: &str, p: &str) -> Result<String, Failure> {
     let p = p.trim().to_ascii_lowercase();
     if p.is_empty() || p.contains(['/', '\\']) {
+        let what = if option == "--partner" {
+            "a partner"
+        } else {
+            "a"
+        };
         return Err(Failure::usage(format!(
-            "--partner {p:?} is not a partner tenant id"
+            "{option} {p:?} is not {what} tenant id"
         )));
     }
     Ok(p)
 }
 
+/// A file's bytes, or stdin's for `-`.
+fn read_input(file: &Path) -> Result<Vec<u8>, Failure> {
+    if file.as_os_str() == "-" {
+        let mut body = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut body)
+            .map_err(Failure::internal)?;
+        Ok(body)
+    } else {
+        std::fs::read(file).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))
+    }
+}
+
+/// Prints a snapshot receipt; the exit code.
+fn snapshot_outcome(file: &Path, receipt: &SnapshotReceipt) -> Result<u8, Failure> {
+    print_json(receipt)?;
+    Ok(match receipt.status {
+        SnapshotStatus::Accepted | SnapshotStatus::Duplicate => 0,
+        SnapshotStatus::Rejected | SnapshotStatus::Conflict => {
+            eprintln!(
+                "snapshot {}: {} problem(s), nothing stored",
+                file.display(),
+                receipt.errors.len()
+            );
+            3
+        }
+    })
+}
+
 fn run(cli: Cli) -> Result<u8, Failure> {
     let data_dir = cli.data_dir;
     let kind = cli.store;
-    let open = || Backend::open(kind, &data_dir);
+    // The store, opened on first use (`--store`: the data directory's, or AWS).
+    let stores: std::cell::OnceCell<Backend> = std::cell::OnceCell::new();
     match cli.command {
         Command::Usage {
-            command: UsageCommand::Upload { file, partner },
+            command:
+                UsageCommand::Upload {
+                    file,
+                    partner,
+                    mpn_id,
+                },
         } => {
             let partner = validate_partner(&partner)?;
-            let input = std::fs::File::open(&file)
-                .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
-            let backend = open()?;
-            let config = backend.config(&data_dir)?;
-            let store = backend.store();
+            let config = backend(&stores, kind, &data_dir)?.config(&data_dir)?;
+            let open = || {
+                std::fs::File::open(&file)
+                    .map(std::io::BufReader::new)
+                    .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))
+            };
+            let format = detect_usage_format(open()?);
+            let mpn_id = mpn_id
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty());
+            if format.needs_mpn_id() && mpn_id.is_none() {
+                return Err(Failure::usage(format!(
+                    "{} is {}, which has no MpnId column: give the partner's own MPN ID with \
+                     --mpn-id",
+                    file.display(),
+                    format.describe()
+                )));
+            }
+            if !format.needs_mpn_id() && mpn_id.is_some() {
+                eprintln!("--mpn-id is ignored: a daily rated usage file carries its own MpnId");
+            }
+            let store = backend(&stores, kind, &data_dir)?.store();
             let name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default();
-            let receipt = ingest_usage_file(
-                store,
-                &config,
-                &partner,
-                &name,
-                std::io::BufReader::new(input),
-                Utc::now(),
-            )?;
+            let options = ReadOptions {
+                partner_id: partner.clone(),
+                mpn_id,
+            };
+            let receipt =
+                ingest_usage_file_with(store, &config, &options, &name, open()?, Utc::now())?;
             print_json(&receipt)?;
             match receipt.status {
                 UploadStatus::Rejected => {
@@ -287,8 +479,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 }
                 UploadStatus::Accepted => {
                     eprintln!(
-                        "accepted {} row(s) as upload {}",
-                        receipt.rows, receipt.upload_id
+                        "accepted {} row(s) of {} as upload {}",
+                        receipt.rows,
+                        format.describe(),
+                        receipt.upload_id
                     );
                     Ok(0)
                 }
@@ -298,34 +492,86 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             command: AccessCommand::Post { file, partner, now },
         } => {
             let partner = validate_partner(&partner)?;
-            let mut body = Vec::new();
-            if file.as_os_str() == "-" {
-                std::io::stdin()
-                    .read_to_end(&mut body)
-                    .map_err(Failure::internal)?;
-            } else {
-                body = std::fs::read(&file)
-                    .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
+            let body = read_input(&file)?;
+            let store = backend(&stores, kind, &data_dir)?.store();
+            let receipt = post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+            snapshot_outcome(&file, &receipt)
+        }
+        Command::Access {
+            command:
+                AccessCommand::Import {
+                    file,
+                    partner,
+                    customer,
+                    taken_at,
+                    format,
+                    access_type,
+                    assignment_type,
+                    pal,
+                    principals,
+                    source,
+                    now,
+                },
+        } => {
+            let partner = validate_partner(&partner)?;
+            let customer = validate_tenant("--customer", &customer)?;
+            let json = read_input(&file)?;
+            let format = match format {
+                Some(ImportFileFormat::Az) => Some(ImportFormat::Az),
+                Some(ImportFileFormat::Arg) => Some(ImportFormat::ResourceGraph),
+                None => detect_import_format(&json),
+            };
+            let source = source.unwrap_or_else(|| {
+                let what = format.map_or("role assignments", ImportFormat::describe);
+                format!("pec access import: {what} ({})", file.display())
+            });
+            if principals.is_empty() {
+                eprintln!(
+                    "no --principal-id: every assignment in {} counts as the partner's access",
+                    file.display()
+                );
             }
-            let backend = open()?;
-            let receipt = post_snapshot(
-                backend.store(),
-                &partner,
-                &body,
-                now.unwrap_or_else(Utc::now),
-            )?;
-            print_json(&receipt)?;
-            Ok(match receipt.status {
-                SnapshotStatus::Accepted | SnapshotStatus::Duplicate => 0,
-                SnapshotStatus::Rejected | SnapshotStatus::Conflict => {
-                    eprintln!(
-                        "snapshot {}: {} problem(s), nothing stored",
-                        file.display(),
-                        receipt.errors.len()
-                    );
-                    3
+            let non_aobo = access_type != AccessType::Aobo
+                || principals
+                    .iter()
+                    .any(|p| p.access_type.is_some_and(|t| t != AccessType::Aobo));
+            if non_aobo && pal.as_deref().is_none_or(|p| p.trim().is_empty()) {
+                eprintln!(
+                    "no --pal: LIGHTHOUSE, DIRECT and GDAP access earns only with a Partner Admin \
+                     Link (PAL_MISSING)"
+                );
+            }
+            let options = ImportOptions {
+                access_type,
+                assignment_type,
+                partner_admin_link_mpn_id: pal,
+                principals,
+            };
+            let snapshot = snapshot_from_role_assignments(
+                &json, format, &partner, &customer, taken_at, &source, &options,
+            );
+            let receipt = match snapshot {
+                Ok(snapshot) => {
+                    let body = serde_json::to_vec_pretty(&snapshot).map_err(Failure::internal)?;
+                    let store = backend(&stores, kind, &data_dir)?.store();
+                    let receipt =
+                        post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+                    if receipt.status == SnapshotStatus::Accepted {
+                        eprintln!(
+                            "imported {} assignment(s) as snapshot {}",
+                            snapshot.assignments.len(),
+                            snapshot.snapshot_id
+                        );
+                    }
+                    receipt
                 }
-            })
+                Err(errors) => SnapshotReceipt {
+                    snapshot_id: None,
+                    status: SnapshotStatus::Rejected,
+                    errors,
+                },
+            };
+            snapshot_outcome(&file, &receipt)
         }
         Command::Settle { through, from, now } => {
             if let Some(f) = from {
@@ -333,11 +579,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     return Err(Failure::usage("--from is after --through"));
                 }
             }
-            let backend = open()?;
-            let config = backend.config(&data_dir)?;
-            backend.prepare_for_settlement()?;
+            let config = backend(&stores, kind, &data_dir)?.config(&data_dir)?;
+            let store = backend(&stores, kind, &data_dir)?;
+            store.prepare_for_settlement()?;
+            let store = store.store();
             let opts = SettleOptions::new(&config, through, from, now.unwrap_or_else(Utc::now));
-            let summary = settle(backend.store(), &config, &opts)?;
+            let summary = settle(store, &config, &opts)?;
             eprintln!(
                 "settled {} resource-day(s) of {} customer(s) from {} through {}: {} entr(ies) appended",
                 summary.resource_days, summary.customers, opts.from, opts.through, summary.entries_appended
@@ -354,29 +601,22 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         } => {
             let partner = validate_partner(&partner)?;
             let month = Month::parse(&month).map_err(Failure::usage)?;
-            if matches!(format, Format::Html) {
+            if matches!(format, Format::Xlsx) && out.is_none() && std::io::stdout().is_terminal() {
                 return Err(Failure::usage(
-                    "--format html is not available yet; use json or csv",
+                    "--format xlsx writes a binary workbook: give --out FILE, or redirect stdout to a file",
                 ));
             }
-            let backend = open()?;
-            let statement = statement_from_store(
-                backend.store(),
-                &partner,
-                month,
-                as_of.unwrap_or_else(Utc::now),
-            )?;
-            let text = match format {
-                Format::Csv => render_csv(&statement),
-                _ => serde_json::to_string_pretty(&statement).map_err(Failure::internal)? + "\n",
-            };
+            let store = backend(&stores, kind, &data_dir)?.store();
+            let statement =
+                statement_from_store(store, &partner, month, as_of.unwrap_or_else(Utc::now))?;
+            let bytes = render_statement(&statement, format)?;
             match out {
                 Some(path) => {
-                    std::fs::write(&path, text)
+                    std::fs::write(&path, bytes)
                         .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
                     eprintln!("statement written to {}", path.display());
                 }
-                None => write_stdout(&text)?,
+                None => write_stdout_bytes(&bytes)?,
             }
             Ok(0)
         }
@@ -384,12 +624,17 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             partner,
             resource,
             date,
+            format,
         } => {
             let partner = validate_partner(&partner)?;
-            let backend = open()?;
-            let config = backend.config(&data_dir)?;
+            let config = backend(&stores, kind, &data_dir)?.config(&data_dir)?;
+            let store = backend(&stores, kind, &data_dir)?.store();
             let explanation =
-                pec_ledger::explain::explain(backend.store(), &config, &partner, &resource, date)?;
+                pec_ledger::explain::explain(store, &config, &partner, &resource, date)?;
+            if let ExplainFormat::Text = format {
+                write_stdout(&pec_ledger::explain::render_text(&explanation))?;
+                return Ok(0);
+            }
             if explanation.resource_days.is_empty() {
                 eprintln!("no usage and no ledger entry for {resource} on {date}");
             }
@@ -400,8 +645,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Verify => {
-            let backend = open()?;
-            let report = pec_ledger::verify::verify(backend.store())?;
+            let store = backend(&stores, kind, &data_dir)?.store();
+            let report = pec_ledger::verify::verify(store)?;
             print_json(&report)?;
             if report.ok {
                 eprintln!(
@@ -425,8 +670,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 },
         } => {
             let partner = validate_partner(&partner)?;
-            let backend = open()?;
-            let store = backend.store();
+            let store = backend(&stores, kind, &data_dir)?.store();
             if revoke {
                 if !store.revoke_secret(&partner, &secret)? {
                     return Err(Failure::usage("no such active secret for this partner"));

@@ -205,6 +205,45 @@ fn files_to_statement_on_the_spec_examples() {
         total.contains(",71.4624,62.2464,9.216,9.33696,0,2.0736,7.26336,0.15"),
         "{total}"
     );
+
+    // HTML: a self-contained page with the same figures.
+    let statement = |format: &str, out: Option<&Path>| {
+        let mut args = vec![
+            "statement",
+            "--partner",
+            PARTNER,
+            "--month",
+            "2026-09",
+            "--format",
+            format,
+            "--as-of",
+            "2026-09-04T00:00:00Z",
+        ];
+        if let Some(o) = out {
+            args.extend(["--out", o.to_str().unwrap()]);
+        }
+        pec(data, &args)
+    };
+    let out = statement("html", None);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains(r#"data-figure="USD.totals.earnedCredit">9.33696<"#));
+    assert!(page.contains(r#"data-figure="USD.days.2026-09-01.earnedCredit">4.66848<"#));
+    assert!(!page.contains("https://") && !page.contains("<script"));
+    // XLSX: to a file with --out, or to stdout when it is not a terminal (here, a pipe).
+    let file = dir.path().join("september.xlsx");
+    let out = statement("xlsx", Some(&file));
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(&bytes[..2], b"PK");
+    let out = statement("xlsx", None);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        out.stdout, bytes,
+        "the same statement gives the same workbook"
+    );
 }
 
 #[test]
@@ -255,6 +294,37 @@ fn explain_answers_why() {
         .find(|a| a["id"].as_str().unwrap().ends_with("3f0c1d2e-aobo"))
         .unwrap();
     assert_eq!(aobo["heldAllDay"], true);
+    assert!(
+        day["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("On 2026-09-02 orders earned 3.63168 USD of PEC"),
+        "{}",
+        day["answer"]
+    );
+    // The answer goes to stderr too, and alone on stdout with --format text.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("On 2026-09-02 orders earned"));
+    let out = pec(
+        data,
+        &[
+            "explain",
+            "--partner",
+            PARTNER,
+            "--resource",
+            &db,
+            "--date",
+            "2026-09-02",
+            "--format",
+            "text",
+        ],
+    );
+    assert_eq!(code(&out), 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(day["answer"].as_str().unwrap()), "{text}");
+    assert!(
+        serde_json::from_str::<Value>(&text).is_err(),
+        "text, not JSON"
+    );
 }
 
 #[test]

@@ -134,6 +134,13 @@ impl Identity {
     }
 }
 
+/// Whether two listings are the same assignment as [`AccessBuilder`] tracks them: the same id and
+/// `createdOn`, scope, role, access type, Partner Admin Link and assignment type.
+pub fn same_assignment(a: &Assignment, b: &Assignment) -> bool {
+    Identity::of(a, &ids::normalize_resource_id(&a.scope))
+        == Identity::of(b, &ids::normalize_resource_id(&b.scope))
+}
+
 /// The builder's state for one assignment identity.
 #[derive(Debug)]
 struct Tracked {

@@ -1719,6 +1719,9 @@ fn build_grants(
 // ---------------------------------------------------------------------------------------------
 
 /// A usage file being written, plain or gzip.
+/// One per open file: the size of the gzip state (larger with flate2's zlib-rs backend, which
+/// the XLSX writer's zip dependency selects) does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Sink {
     Plain(BufWriter<File>),
     Gzip(GzEncoder<BufWriter<File>>),

@@ -8,7 +8,7 @@ use crate::snapshot::{parse_snapshot, PathError};
 use crate::store::{
     CommitOutcome, PutSnapshotOutcome, Store, StoreError, UploadRecord, UsageAggregate, UsageKey,
 };
-use crate::usage::{read_usage_file, RowError, UsageLine};
+use crate::usage::{read_usage_file_with, ReadOptions, RowError, UsageLine};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -109,6 +109,9 @@ fn flush(
 
 /// Ingests one usage file for `partner_id`. The file is streamed: memory is bounded by
 /// [`FLUSH_GROUPS`] and the number of (subscription, date) keys in it.
+///
+/// A daily rated usage file; a Cost Management or FOCUS export needs the partner's MPN ID:
+/// [`ingest_usage_file_with`].
 pub fn ingest_usage_file<R: Read>(
     store: &dyn Store,
     config: &Config,
@@ -117,12 +120,31 @@ pub fn ingest_usage_file<R: Read>(
     input: R,
     now: DateTime<Utc>,
 ) -> Result<UploadReceipt, StoreError> {
-    let partner_id = partner_id.trim().to_ascii_lowercase();
+    let options = ReadOptions::for_partner(partner_id);
+    ingest_usage_file_with(store, config, &options, file_name, input, now)
+}
+
+/// [`ingest_usage_file`] for any usage format the reader detects
+/// ([`crate::usage::read_usage_file_with`]): `options` names the partner and, for exports
+/// without `MpnId`, the partner's MPN ID.
+pub fn ingest_usage_file_with<R: Read>(
+    store: &dyn Store,
+    config: &Config,
+    options: &ReadOptions,
+    file_name: &str,
+    input: R,
+    now: DateTime<Utc>,
+) -> Result<UploadReceipt, StoreError> {
+    let partner_id = options.partner_id.trim().to_ascii_lowercase();
+    let options = ReadOptions {
+        partner_id: partner_id.clone(),
+        mpn_id: options.mpn_id.clone(),
+    };
     let upload_id = uuid::Uuid::new_v4().to_string();
     let mut groups: HashMap<GroupKey, UsageAggregate> = HashMap::new();
     let mut keys: BTreeMap<(String, chrono::NaiveDate), String> = BTreeMap::new();
     let mut store_error: Option<StoreError> = None;
-    let read = read_usage_file(input, &partner_id, |line| {
+    let read = read_usage_file_with(input, &options, |line| {
         keys.entry((line.subscription_id.clone(), line.usage_date))
             .or_insert_with(|| line.customer_id.clone());
         add_line(&mut groups, line, config);

@@ -10,7 +10,9 @@ use crate::usage::UsageLine;
 /// `eligibleProductNames` makes the line eligible, one in `ineligibleMeterIds` or
 /// `ineligibleProductNames` gives [`IneligibleReason::Configured`] (IDs and names compared
 /// case-insensitively, trimmed) — then the SPEC's order: `NOT_CONSUMPTION`, `RESERVATION`,
-/// `SAVINGS_PLAN`, `THIRD_PARTY`, `SPOT`.
+/// `SAVINGS_PLAN`, `THIRD_PARTY`, `SPOT`. Besides `MeterName`/`MeterSubCategory`, `SPOT` is also
+/// a `BenefitType` naming the word Spot: the Cost Management and FOCUS readers mark Spot pricing
+/// (`PricingModel` `Spot`, `PricingCategory` `Dynamic`) that way, DRU files never do.
 pub fn product_ineligibility(line: &UsageLine, config: &Config) -> Option<IneligibleReason> {
     let listed = |list: &[String], value: &str| {
         let value = value.trim();
@@ -57,6 +59,7 @@ pub fn product_ineligibility(line: &UsageLine, config: &Config) -> Option<Inelig
     }
     if contains_word_ci(&line.meter_name, "spot")
         || contains_word_ci(&line.meter_sub_category, "spot")
+        || contains_word_ci(&line.benefit_type, "spot")
     {
         return Some(IneligibleReason::Spot);
     }
@@ -323,6 +326,19 @@ mod tests {
         for name in ["Spotify", "Hotspot", "D4s v5 Spots", "spotlight", "XSpot2"] {
             assert_eq!(reason(|l| l.meter_name = name.into()), None, "{name}");
         }
+    }
+
+    #[test]
+    fn spot_as_the_exports_mark_it() {
+        // The Cost Management and FOCUS readers put Spot pricing into BenefitType.
+        assert_eq!(reason(|l| l.benefit_type = "Spot".into()), Some(Spot));
+        assert_eq!(reason(|l| l.benefit_type = "spotlight".into()), None);
+        // Third party still comes first.
+        let r = reason(|l| {
+            l.benefit_type = "Spot".into();
+            l.publisher_name = "Canonical".into();
+        });
+        assert_eq!(r, Some(ThirdParty));
     }
 
     #[test]

@@ -240,7 +240,8 @@ impl Validator {
                 self.error(|| "$.schemaVersion".into(), "missing required field");
                 None
             }
-            Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => Some(SCHEMA_VERSION),
+            // `1`, or `1.0`/`1e0`: the same number in JSON (and to JSON Schema).
+            Some(v) if v.as_f64() == Some(f64::from(SCHEMA_VERSION)) => Some(SCHEMA_VERSION),
             Some(v @ Value::Number(_)) => {
                 self.error(
                     || "$.schemaVersion".into(),
@@ -449,8 +450,9 @@ impl Validator {
         }
     }
 
-    /// `partnerAdminLinkMpnId`: optional string (trimmed; blank = none) or null. An integer is
-    /// accepted too, as MPN ids are numeric and some tools send them as JSON numbers.
+    /// `partnerAdminLinkMpnId`: optional string (trimmed; blank = none) or null. A non-negative
+    /// integer below 2^64 is accepted too, as MPN ids are numeric and some tools send them as
+    /// JSON numbers, also when written as a float (`4100001.0`: an integer to JSON Schema).
     fn partner_admin_link(
         &mut self,
         obj: &Map<String, Value>,
@@ -463,6 +465,14 @@ impl Validator {
                 Some((!s.is_empty()).then(|| s.to_owned()))
             }
             Some(Value::Number(n)) if n.is_u64() => Some(Some(n.to_string())),
+            Some(Value::Number(n))
+                if n.as_f64().is_some_and(|f| {
+                    f >= 0.0 && f.fract() == 0.0 && f < 18_446_744_073_709_551_616.0
+                }) =>
+            {
+                // Below 2^64, a whole float converts exactly.
+                Some(Some((n.as_f64().unwrap_or_default() as u64).to_string()))
+            }
             Some(v) => {
                 self.error(
                     || format!("{path}.partnerAdminLinkMpnId"),
@@ -666,6 +676,18 @@ mod tests {
         );
         v["schemaVersion"] = json!("1");
         assert_eq!(paths(&v), ["$.schemaVersion"]);
+        v["schemaVersion"] = json!(1.5);
+        assert_eq!(paths(&v), ["$.schemaVersion"]);
+        // The same number as 1, written otherwise.
+        for one in ["1.0", "1e0", "10e-1"] {
+            let body = serde_json::to_string(&valid()).unwrap().replacen(
+                "\"schemaVersion\":1",
+                &format!("\"schemaVersion\":{one}"),
+                1,
+            );
+            assert!(body.contains(one));
+            assert!(parse_snapshot(body.as_bytes(), now()).is_ok(), "{one}");
+        }
         v.as_object_mut().unwrap().remove("schemaVersion");
         assert_eq!(errors(&v)[0].message, "missing required field");
     }
@@ -813,6 +835,33 @@ mod tests {
             parse_value(&v).unwrap().assignments[1].partner_admin_link_mpn_id,
             None
         );
+        // An integer written as a float is the same integer (JSON Schema agrees).
+        for (text, expected) in [
+            ("4100001.0", Some("4100001")),
+            ("4.100001e6", Some("4100001")),
+            ("0.0", Some("0")),
+            ("18446744073709549568.0", Some("18446744073709549568")),
+            ("4100001.5", None),
+            ("-1", None),
+            ("-1.0", None),
+            ("18446744073709551616", None),
+            ("1e300", None),
+        ] {
+            let body = serde_json::to_string(&v).unwrap().replacen(
+                "\"partnerAdminLinkMpnId\":\"\"",
+                &format!("\"partnerAdminLinkMpnId\":{text}"),
+                1,
+            );
+            let parsed = parse_snapshot(body.as_bytes(), now());
+            assert_eq!(
+                parsed
+                    .as_ref()
+                    .ok()
+                    .map(|s| s.assignments[1].partner_admin_link_mpn_id.clone().unwrap()),
+                expected.map(String::from),
+                "{text}: {parsed:?}"
+            );
+        }
     }
 
     #[test]

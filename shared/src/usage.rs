@@ -1,5 +1,10 @@
 //! Daily rated usage files (SPEC 3.1): a streaming, all-or-nothing reader.
 //!
+//! The same reader also takes the exports partners already have, told apart by their header
+//! ([`UsageFormat`]): Azure Cost Management cost details of a partner (MCA) billing account and
+//! FOCUS 1.x cost exports. Their rows are mapped onto the same [`UsageLine`]s (module `export`;
+//! the mapping table is in the README, "Inputs you already have").
+//!
 //! The input goes through a chain of readers, each holding at most a buffer:
 //!
 //! 1. `HashingReader`: SHA-256 and byte count of the bytes as uploaded;
@@ -20,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::io::{self, Read};
+
+mod export;
 
 /// How many errors a report lists; the total is always counted.
 pub const MAX_REPORTED_ERRORS: usize = 100;
@@ -206,6 +213,57 @@ pub fn usage_header() -> &'static [&'static str] {
 // Reading
 // ---------------------------------------------------------------------------------------------
 
+/// The kinds of usage file the reader takes, told apart by their header (see
+/// [`detect_usage_format`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UsageFormat {
+    /// Partner Center daily rated usage, new commerce (SPEC 3.1).
+    Dru,
+    /// Azure Cost Management cost details of a partner (MCA) billing account.
+    CostManagement,
+    /// A FOCUS 1.x cost and usage export (Microsoft's, with its `x_` columns).
+    Focus,
+}
+
+impl UsageFormat {
+    /// A name for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            UsageFormat::Dru => "a daily rated usage file",
+            UsageFormat::CostManagement => "an Azure Cost Management cost-details export",
+            UsageFormat::Focus => "a FOCUS cost export",
+        }
+    }
+
+    /// Whether the format lacks the partner's own `MpnId`, which must then be given in
+    /// [`ReadOptions::mpn_id`].
+    pub fn needs_mpn_id(self) -> bool {
+        !matches!(self, UsageFormat::Dru)
+    }
+}
+
+/// What the reader needs besides the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The uploading partner's tenant id: every row's partner must be this one
+    /// (`TENANT_MISMATCH`), and rows of formats that do not name the partner belong to it.
+    pub partner_id: String,
+    /// The partner's own MPN ID (the DRU's `MpnId`), required for the formats that do not carry
+    /// it (Cost Management, FOCUS); ignored for DRU files, whose rows carry their own.
+    pub mpn_id: Option<String>,
+}
+
+impl ReadOptions {
+    /// Options for a partner, without an MPN ID.
+    pub fn for_partner(partner_id: &str) -> Self {
+        ReadOptions {
+            partner_id: partner_id.to_string(),
+            mpn_id: None,
+        }
+    }
+}
+
 /// Streams a usage file — plain or gzip (detected from the magic bytes), UTF-8 with or without
 /// BOM — validating every row. Each valid row is handed to `on_line` in file order while no
 /// error has been seen; after the first error the rest is only validated and counted. The file
@@ -215,9 +273,22 @@ pub fn usage_header() -> &'static [&'static str] {
 /// naming the column; no row is read then), an empty file, and a read error, corrupt or
 /// truncated gzip data or an over-long record (one error on the line reached; reading stops).
 /// The rest of the input is still read, so `sha256` and `bytes` always cover all of it.
+///
+/// The same as [`read_usage_file_with`] without an MPN ID: a Cost Management or FOCUS export is
+/// rejected (line 1, column `MpnId`).
 pub fn read_usage_file<R: Read>(
     input: R,
     partner_id: &str,
+    on_line: impl FnMut(UsageLine) -> Result<(), String>,
+) -> Result<UsageFileReport, String> {
+    read_usage_file_with(input, &ReadOptions::for_partner(partner_id), on_line)
+}
+
+/// [`read_usage_file`] for any [`UsageFormat`]: the format is detected from the header
+/// ([`detect_usage_format`]); exports without `MpnId` take it from `options.mpn_id`.
+pub fn read_usage_file_with<R: Read>(
+    input: R,
+    options: &ReadOptions,
     mut on_line: impl FnMut(UsageLine) -> Result<(), String>,
 ) -> Result<UsageFileReport, String> {
     let mut source = HashingReader {
@@ -226,8 +297,16 @@ pub fn read_usage_file<R: Read>(
         bytes: 0,
     };
     let mut errors = Errors::default();
-    let partner = normalize_guid(partner_id);
-    let progress = parse(&mut source, &partner, &mut errors, &mut on_line)?;
+    let context = Context {
+        partner: normalize_guid(&options.partner_id),
+        mpn_id: options
+            .mpn_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
+    };
+    let progress = parse(&mut source, &context, &mut errors, &mut on_line)?;
     // The parser stops early on a fatal error; the hash must still cover every byte.
     if let Err(e) = io::copy(&mut source, &mut io::sink()) {
         if errors.count == 0 {
@@ -241,6 +320,14 @@ pub fn read_usage_file<R: Read>(
         sha256: hex::encode(source.hasher.finalize()),
         bytes: source.bytes,
     })
+}
+
+/// The reader's options, normalised.
+struct Context {
+    /// Lower-cased, trimmed.
+    partner: String,
+    /// Trimmed, non-empty.
+    mpn_id: Option<String>,
 }
 
 /// Where the parser stopped.
@@ -297,10 +384,11 @@ impl Header {
 
 fn parse<R: Read>(
     source: &mut HashingReader<R>,
-    partner: &str,
+    context: &Context,
     errors: &mut Errors,
     on_line: &mut impl FnMut(UsageLine) -> Result<(), String>,
 ) -> Result<Progress, String> {
+    let partner = context.partner.as_str();
     let mut progress = Progress { rows: 0, line: 1 };
     let mut magic = [0u8; 2];
     let n = match read_up_to(&mut *source, &mut magic) {
@@ -327,6 +415,18 @@ fn parse<R: Read>(
     let header = match next_record(&mut csv, &mut record) {
         Ok(Some(line)) => {
             progress.line = line;
+            let format = format_of_header(&record);
+            if format != UsageFormat::Dru {
+                return export::read_rows(
+                    format,
+                    &mut csv,
+                    &mut record,
+                    progress,
+                    context,
+                    errors,
+                    on_line,
+                );
+            }
             match read_header(&record, line, errors) {
                 Some(header) => header,
                 None => return Ok(progress),
@@ -362,6 +462,77 @@ fn parse<R: Read>(
                 return Ok(progress);
             }
         }
+    }
+}
+
+/// The format of a usage file, from its header (the first CSV record, after gunzipping and
+/// dropping a byte-order mark); [`UsageFormat::Dru`] when the header is not recognised (or the
+/// input cannot be read), so that such a file gets the DRU's "missing required header" errors.
+///
+/// Each format has header names only it uses: DRU `PartnerId`, `CustomerId`, `MpnId`,
+/// `Tier2MpnId`, `UsageDate`, `ResourceURI`, `PartnerEarnedCreditPercentage`; Cost Management
+/// `partnerTenantId`, `customerTenantId`, `partnerEarnedCreditRate`,
+/// `partnerEarnedCreditApplied`, `billingProfileId`, `PayGPrice`, `paygCostInBillingCurrency`,
+/// `costInBillingCurrency`, `resellerMpnId`; FOCUS `ChargePeriodStart`, `ChargeCategory`,
+/// `BilledCost`, `ListCost`, `ListUnitPrice`, `EffectiveCost`, `PricingQuantity`,
+/// `SubAccountId`, `x_CustomerId`, `x_PartnerCreditApplied`, `x_PartnerCreditRate` (names
+/// compared case-insensitively). The format with the most of its names wins; a tie, or none,
+/// is DRU.
+pub fn detect_usage_format<R: Read>(mut input: R) -> UsageFormat {
+    let mut magic = [0u8; 2];
+    let Ok(n) = read_up_to(&mut input, &mut magic) else {
+        return UsageFormat::Dru;
+    };
+    let raw = (&magic[..n]).chain(input);
+    let decoded = if magic[..n] == [0x1f, 0x8b] {
+        Decoded::Gzip(flate2::read::MultiGzDecoder::new(raw))
+    } else {
+        Decoded::Plain(raw)
+    };
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(LineTracker::new(BomStripper::new(decoded)));
+    let mut record = csv::ByteRecord::new();
+    match next_record(&mut csv, &mut record) {
+        Ok(Some(_)) => format_of_header(&record),
+        _ => UsageFormat::Dru,
+    }
+}
+
+/// See [`detect_usage_format`].
+fn format_of_header(record: &csv::ByteRecord) -> UsageFormat {
+    const DRU: [&str; 7] = [
+        "PartnerId",
+        "CustomerId",
+        "MpnId",
+        "Tier2MpnId",
+        "UsageDate",
+        "ResourceURI",
+        "PartnerEarnedCreditPercentage",
+    ];
+    let mut counts = [0usize; 3];
+    for raw in record.iter() {
+        let Ok(name) = std::str::from_utf8(raw) else {
+            continue;
+        };
+        let name = name.trim();
+        let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(name));
+        if is(&DRU) {
+            counts[0] += 1;
+        } else if is(export::COST_MANAGEMENT_MARKERS) {
+            counts[1] += 1;
+        } else if is(export::FOCUS_MARKERS) {
+            counts[2] += 1;
+        }
+    }
+    let [dru, cost_management, focus] = counts;
+    if focus > dru && focus > cost_management {
+        UsageFormat::Focus
+    } else if cost_management > dru && cost_management >= focus {
+        UsageFormat::CostManagement
+    } else {
+        UsageFormat::Dru
     }
 }
 
@@ -801,6 +972,9 @@ fn read_up_to(mut input: impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// The input as plain text or gunzipped.
+/// One per open file: the size of the gzip state (larger with flate2's zlib-rs backend, which
+/// the XLSX writer's zip dependency selects) does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Decoded<R: Read> {
     Plain(R),
     Gzip(flate2::read::MultiGzDecoder<R>),

@@ -7,9 +7,12 @@
 //!   method (405), `Content-Type` (415), size (413), signature (401), schema (400), partner
 //!   (403), then stored: 202 accepted, 200 duplicate, 409 `snapshotId` reused with other content.
 //!   An accepted body is archived as `snapshots/{partnerId}/{customerId}/{takenAt}-{snapshotId}.json`.
-//! - `GET /v1/partners/{partnerId}/statements/{YYYY-MM}?format=json|csv&asOf=RFC3339`: the
-//!   statement (SPEC 5), signed the same way over an empty body (401), then 400 for a bad month,
-//!   format or `asOf`.
+//! - `GET /v1/partners/{partnerId}/statements/{YYYY-MM}?format=json|csv|html|xlsx&asOf=RFC3339`:
+//!   the statement (SPEC 5), signed the same way over an empty body (401), then 400 for a bad
+//!   month, format or `asOf`.
+//!
+//! - `GET /openapi.json`: the OpenAPI 3.1 description of these routes ([`OPENAPI_JSON`],
+//!   `docs/openapi.json`), not signed.
 //!
 //! Errors are `{"error":{"code","message","details":[…]}}`; successes of the webhook are the
 //! snapshot receipt `{"snapshotId","status","errors"}`. The handler never panics on input.
@@ -17,9 +20,11 @@
 use crate::ingest::{post_snapshot, SnapshotReceipt, SnapshotStatus};
 use crate::snapshot::{parse_snapshot, PathError};
 use crate::statement::{render_csv, statement_from_store, Month};
+use crate::statement_html::render_html;
+use crate::statement_xlsx::render_xlsx;
 use crate::store::{ObjectStore, Store, StoreError};
 use crate::webhook_secret;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 
 use sha2::{Digest, Sha256};
@@ -57,16 +62,38 @@ pub const MAX_SIGNATURES_TRIED: usize = 8;
 /// digest of the whole.
 const MAX_KEY_PART_CHARS: usize = 100;
 
+/// The OpenAPI 3.1 document of this interface (`docs/openapi.json`), served at `GET /openapi.json`.
+/// Its `components.schemas.Snapshot` is `docs/snapshot.schema.json` (JSON Schema 2020-12).
+pub const OPENAPI_JSON: &str = include_str!("../../docs/openapi.json");
+
+/// The JSON Schema of a snapshot body (`docs/snapshot.schema.json`).
+pub const SNAPSHOT_SCHEMA_JSON: &str = include_str!("../../docs/snapshot.schema.json");
+
 const JSON: &str = "application/json";
 const CSV: &str = "text/csv; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The representations of a statement.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StatementFormat {
+    Json,
+    Csv,
+    Html,
+    Xlsx,
+}
 
 /// The routes this handler knows.
 enum Route<'a> {
     Snapshots { partner: &'a str },
     Statement { partner: &'a str, month: &'a str },
+    OpenApi,
 }
 
 fn route(path: &str) -> Option<Route<'_>> {
+    if path == "/openapi.json" {
+        return Some(Route::OpenApi);
+    }
     let rest = path.strip_prefix("/v1/partners/")?;
     let mut parts = rest.split('/');
     let partner = parts.next().filter(|p| !p.trim().is_empty())?;
@@ -84,7 +111,7 @@ fn route(path: &str) -> Option<Route<'_>> {
 pub fn allowed_method(path: &str) -> Option<&'static str> {
     match route(path)? {
         Route::Snapshots { .. } => Some("POST"),
-        Route::Statement { .. } => Some("GET"),
+        Route::Statement { .. } | Route::OpenApi => Some("GET"),
     }
 }
 
@@ -115,6 +142,16 @@ pub fn handle(
                 return Ok(method_not_allowed(&request.method, "GET"));
             }
             get_statement(store, &normalize_partner(partner), month, request, now)
+        }
+        Route::OpenApi => {
+            if request.method != "GET" {
+                return Ok(method_not_allowed(&request.method, "GET"));
+            }
+            Ok(HttpResponse {
+                status: 200,
+                content_type: JSON.into(),
+                body: OPENAPI_JSON.as_bytes().to_vec(),
+            })
         }
     }
 }
@@ -240,28 +277,39 @@ fn get_statement(
             None => problems.push(param_problem(name, "is not valid percent-encoded UTF-8")),
         }
     }
-    let csv = match format_value.as_deref() {
-        None => false,
-        Some(f) if f.eq_ignore_ascii_case("json") => false,
-        Some(f) if f.eq_ignore_ascii_case("csv") => true,
-        Some(f) if f.eq_ignore_ascii_case("html") => {
-            problems.push(param_problem(
-                "format",
-                "html is not available yet; use json or csv",
-            ));
-            false
-        }
-        Some(f) => {
-            problems.push(param_problem(
-                "format",
-                format!("must be json or csv, got {}", quoted(f)),
-            ));
-            false
-        }
+    let format = match format_value.as_deref().map(|f| f.to_ascii_lowercase()) {
+        None => StatementFormat::Json,
+        Some(f) => match f.as_str() {
+            "json" => StatementFormat::Json,
+            "csv" => StatementFormat::Csv,
+            "html" => StatementFormat::Html,
+            "xlsx" => StatementFormat::Xlsx,
+            _ => {
+                problems.push(param_problem(
+                    "format",
+                    format!(
+                        "must be json, csv, html or xlsx, got {}",
+                        quoted(format_value.as_deref().unwrap_or(""))
+                    ),
+                ));
+                StatementFormat::Json
+            }
+        },
     };
     let as_of = match as_of_value.as_deref() {
         None => now,
         Some(t) => match DateTime::parse_from_rfc3339(t.trim()) {
+            // The statement repeats asOf in UTC as RFC 3339, which has four-digit years only.
+            Ok(t) if !(0..=9999).contains(&t.with_timezone(&Utc).year()) => {
+                problems.push(param_problem(
+                    "asOf",
+                    format!(
+                        "must be between years 0000 and 9999 in UTC, got {}",
+                        quoted(t.to_rfc3339().as_str())
+                    ),
+                ));
+                now
+            }
             Ok(t) => t.with_timezone(&Utc),
             Err(e) => {
                 problems.push(param_problem(
@@ -281,20 +329,21 @@ fn get_statement(
         ));
     };
     let statement = statement_from_store(store, partner, month, as_of)?;
-    if csv {
-        return Ok(HttpResponse {
-            status: 200,
-            content_type: CSV.into(),
-            body: render_csv(&statement).into_bytes(),
-        });
-    }
-    // The same bytes `pec statement --format json` prints.
-    let mut body = serde_json::to_vec_pretty(&statement)
-        .map_err(|e| StoreError::Backend(format!("cannot serialise the statement: {e}")))?;
-    body.push(b'\n');
+    let (content_type, body) = match format {
+        StatementFormat::Json => {
+            // The same bytes `pec statement --format json` prints.
+            let mut body = serde_json::to_vec_pretty(&statement)
+                .map_err(|e| StoreError::Backend(format!("cannot serialise the statement: {e}")))?;
+            body.push(b'\n');
+            (JSON, body)
+        }
+        StatementFormat::Csv => (CSV, render_csv(&statement).into_bytes()),
+        StatementFormat::Html => (HTML, render_html(&statement).into_bytes()),
+        StatementFormat::Xlsx => (XLSX, render_xlsx(&statement).map_err(StoreError::Backend)?),
+    };
     Ok(HttpResponse {
         status: 200,
-        content_type: JSON.into(),
+        content_type: content_type.into(),
         body,
     })
 }
@@ -385,6 +434,10 @@ fn percent_decode(value: &str) -> Option<String> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = bytes.get(i + 1..i + 3)?;
+            // `from_str_radix` alone would take a sign: `%+1` is not an escape.
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
             let hex = std::str::from_utf8(hex).ok()?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
@@ -988,17 +1041,41 @@ mod tests {
     }
 
     #[test]
+    fn statements_are_also_html_and_xlsx() {
+        let f = fixture();
+        let expected =
+            statement_from_store(&f.store, PARTNER, Month::parse("2026-09").unwrap(), f.now)
+                .unwrap();
+        let r = f.run(&get(&f, PARTNER, "2026-09", "format=html", SECRET));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.content_type, "text/html; charset=utf-8");
+        assert_eq!(r.body, render_html(&expected).into_bytes());
+        let r = f.run(&get(&f, PARTNER, "2026-09", "format=XLSX", SECRET));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.content_type,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        assert_eq!(&r.body[..2], b"PK", "an xlsx is a zip");
+        assert_eq!(r.body, render_xlsx(&expected).unwrap());
+    }
+
+    #[test]
     fn bad_statement_parameters_are_400() {
         let f = fixture();
         for (month, query, parameter) in [
             ("2026-13", "", "month"),
             ("September", "", "month"),
-            ("2026-09", "format=html", "format"),
+            ("2026-09", "format=pdf", "format"),
             ("2026-09", "format=xml", "format"),
             ("2026-09", "asOf=yesterday", "asOf"),
             ("2026-09", "asOf=%ZZ", "asOf"),
             ("2026-09", "asOf=%FF", "asOf"),
             ("2026-09", "format=json&format=csv", "format"),
+            ("2026-09", "asOf=%+1", "asOf"),
+            // Years outside 0000-9999 once in UTC cannot be written back as RFC 3339.
+            ("2026-09", "asOf=0000-01-01T00:00:00%2B00:01", "asOf"),
+            ("2026-09", "asOf=9999-12-31T23:59:59-01:00", "asOf"),
         ] {
             let r = f.run(&get(&f, PARTNER, month, query, SECRET));
             let e = assert_error(&r, 400, "invalid_request");
@@ -1013,6 +1090,71 @@ mod tests {
             SECRET,
         ));
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+
+    #[test]
+    fn the_openapi_document_is_served_unsigned_on_get_only() {
+        let f = fixture();
+        let mut r = get(&f, PARTNER, "2026-09", "", SECRET);
+        r.path = "/openapi.json".into();
+        r.headers.clear();
+        let response = f.run(&r);
+        assert_eq!(response.status, 200);
+        assert_eq!(response.content_type, "application/json");
+        assert_eq!(response.body, OPENAPI_JSON.as_bytes());
+        let doc: Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for method in ["POST", "PUT", "HEAD"] {
+            r.method = method.into();
+            assert_error(&f.run(&r), 405, "method_not_allowed");
+        }
+        assert_eq!(allowed_method("/openapi.json"), Some("GET"));
+        assert_eq!(allowed_method("/openapi.json/"), None);
+        // The snapshot schema embedded in the document is docs/snapshot.schema.json.
+        let mut schema: Value = serde_json::from_str(SNAPSHOT_SCHEMA_JSON).unwrap();
+        schema.as_object_mut().unwrap().remove("$schema");
+        assert_eq!(doc["components"]["schemas"]["Snapshot"], schema);
+        // Every reference resolves within the document.
+        fn refs<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(Value::String(r)) = m.get("$ref") {
+                        out.push(r);
+                    }
+                    m.values().for_each(|v| refs(v, out));
+                }
+                Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 30);
+        for r in found {
+            let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("{r}"));
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
+        // Each route and status of this handler is documented (the HTTP server adds 408, 431
+        // and 500; schemathesis checks the bodies, tests/api.sh).
+        let paths = &doc["paths"];
+        let documented = |path: &str, method: &str| -> Vec<String> {
+            let responses = paths[path][method]["responses"].as_object();
+            let mut codes: Vec<String> = responses.map_or(vec![], |r| r.keys().cloned().collect());
+            codes.sort();
+            codes
+        };
+        assert_eq!(
+            documented("/v1/partners/{partnerId}/access-snapshots", "post"),
+            ["200", "202", "400", "401", "403", "404", "408", "409", "413", "415", "431", "500"]
+        );
+        assert_eq!(
+            documented("/v1/partners/{partnerId}/statements/{month}", "get"),
+            ["200", "400", "401", "404", "408", "431", "500"]
+        );
+        assert_eq!(
+            documented("/openapi.json", "get"),
+            ["200", "408", "431", "500"]
+        );
     }
 
     #[test]

@@ -4,12 +4,15 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pec_ledger::config::Config;
-use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotReceipt, UploadReceipt};
+use pec_ledger::ingest::{
+    ingest_usage_file, ingest_usage_file_with, post_snapshot, SnapshotReceipt, UploadReceipt,
+};
 use pec_ledger::ledger::Entry;
 use pec_ledger::settle::{settle, RunSummary, SettleOptions};
 use pec_ledger::statement::{statement_from_store, Month, Statement};
 use pec_ledger::store::sqlite::SqliteStore;
 use pec_ledger::store::{EntryFilter, LedgerStore};
+use pec_ledger::usage::ReadOptions;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::str::FromStr;
@@ -261,6 +264,28 @@ impl World {
             t("2026-10-01T00:00:00Z"),
         )
         .expect("ingest")
+    }
+
+    /// Uploads a file in any format the reader takes (DRU, Cost Management, FOCUS).
+    pub fn upload_file(&self, partner: &str, mpn_id: Option<&str>, body: &[u8]) -> UploadReceipt {
+        let options = ReadOptions {
+            partner_id: partner.to_string(),
+            mpn_id: mpn_id.map(str::to_string),
+        };
+        ingest_usage_file_with(
+            &self.store,
+            &self.config,
+            &options,
+            "usage.csv",
+            body,
+            t("2026-10-01T00:00:00Z"),
+        )
+        .expect("ingest")
+    }
+
+    /// Posts a snapshot body as `partner`.
+    pub fn post_as(&self, partner: &str, body: &[u8]) -> SnapshotReceipt {
+        post_snapshot(&self.store, partner, body, t("2030-01-01T00:00:00Z")).expect("post")
     }
 
     pub fn upload(&self, lines: &[Line]) -> UploadReceipt {

@@ -1,0 +1,528 @@
+//! The monthly statement as an Excel workbook (SPEC 5), one sheet per view: Totals, Lost by
+//! reason, Ineligible by reason, Customers, Subscriptions, Days, Prior-period adjustments.
+//!
+//! Amounts are typed number cells, so they sum and chart in Excel. Excel keeps numbers as IEEE
+//! doubles (15–17 significant digits): each cell holds the double nearest to the exact decimal,
+//! and its number format shows as many decimals as the exact figure has (at least two), so what
+//! Excel displays is the JSON's figure whenever it fits in 15 significant digits. The JSON and
+//! CSV statements carry the exact figures in every case. Dates are date cells; every text cell
+//! goes through [`spreadsheet_safe`]; header rows are bold and frozen, with an autofilter.
+
+use crate::decimal::fmt_amount;
+use crate::statement::{spreadsheet_safe, Month, Statement, Totals};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use rust_decimal::Decimal;
+use rust_xlsxwriter::{
+    DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
+};
+use std::collections::HashMap;
+
+/// The sheets, in order.
+pub const SHEETS: [&str; 7] = [
+    "Totals",
+    "Lost by reason",
+    "Ineligible by reason",
+    "Customers",
+    "Subscriptions",
+    "Days",
+    "Prior-period adjustments",
+];
+
+const TOTALS_COLUMNS: [(&str, f64); 8] = [
+    ("List amount", 16.0),
+    ("Eligible amount", 16.0),
+    ("Ineligible amount", 16.0),
+    ("Earned credit", 15.0),
+    ("Lost credit", 15.0),
+    ("Microsoft credit", 16.0),
+    ("Variance", 15.0),
+    ("Effective rate", 13.0),
+];
+
+fn err(e: XlsxError) -> String {
+    format!("cannot write the workbook: {e}")
+}
+
+/// Number formats, made once per number of decimals.
+struct Styles {
+    header: Format,
+    date: Format,
+    month: Format,
+    datetime: Format,
+    amounts: HashMap<u32, Format>,
+    rates: HashMap<u32, Format>,
+}
+
+impl Styles {
+    fn new() -> Styles {
+        Styles {
+            header: Format::new()
+                .set_bold()
+                .set_text_wrap()
+                .set_border_bottom(FormatBorder::Thin),
+            date: Format::new().set_num_format("yyyy-mm-dd"),
+            month: Format::new().set_num_format("yyyy-mm"),
+            datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
+            amounts: HashMap::new(),
+            rates: HashMap::new(),
+        }
+    }
+
+    /// `#,##0.00…` with the decimals of the exact amount (at least 2).
+    fn amount(&mut self, scale: u32) -> &Format {
+        let decimals = scale.clamp(2, 28);
+        self.amounts.entry(decimals).or_insert_with(|| {
+            Format::new().set_num_format(format!("#,##0.{}", "0".repeat(decimals as usize)))
+        })
+    }
+
+    /// A percentage with the decimals the exact ratio needs (at least 2).
+    fn rate(&mut self, scale: u32) -> &Format {
+        let decimals = scale.saturating_sub(2).clamp(2, 26);
+        self.rates.entry(decimals).or_insert_with(|| {
+            Format::new().set_num_format(format!("0.{}%", "0".repeat(decimals as usize)))
+        })
+    }
+}
+
+/// The double nearest to the exact decimal (parsing its canonical text rounds correctly).
+fn to_f64(d: Decimal) -> Result<f64, String> {
+    let text = fmt_amount(d);
+    text.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("amount {text} does not fit an Excel number"))
+}
+
+fn excel_date(d: NaiveDate) -> Option<ExcelDateTime> {
+    let year = u16::try_from(d.year()).ok()?;
+    ExcelDateTime::from_ymd(year, d.month() as u8, d.day() as u8).ok()
+}
+
+fn excel_datetime(t: DateTime<Utc>) -> Option<ExcelDateTime> {
+    let seconds = f64::from(t.second()) + f64::from(t.nanosecond() % 1_000_000_000) / 1e9;
+    excel_date(t.date_naive())?
+        .and_hms(t.hour() as u16, t.minute() as u8, seconds)
+        .ok()
+}
+
+/// One sheet being written, row by row.
+struct Sheet<'a> {
+    ws: &'a mut Worksheet,
+    styles: &'a mut Styles,
+    row: u32,
+    columns: u16,
+}
+
+impl<'a> Sheet<'a> {
+    fn new(
+        wb: &'a mut Workbook,
+        styles: &'a mut Styles,
+        name: &str,
+        columns: &[(&str, f64)],
+    ) -> Result<Sheet<'a>, String> {
+        let ws = wb.add_worksheet();
+        ws.set_name(name).map_err(err)?;
+        let mut col: u16 = 0;
+        for (title, width) in columns {
+            ws.write_string_with_format(0, col, *title, &styles.header)
+                .map_err(err)?;
+            ws.set_column_width(col, *width).map_err(err)?;
+            col += 1;
+        }
+        ws.set_row_height(0, 30).map_err(err)?;
+        ws.set_freeze_panes(1, 0).map_err(err)?;
+        ws.set_landscape();
+        ws.set_paper_size(9); // A4
+        ws.set_print_fit_to_pages(1, 0);
+        Ok(Sheet {
+            ws,
+            styles,
+            row: 0,
+            columns: col,
+        })
+    }
+
+    fn next_row(&mut self) {
+        self.row += 1;
+    }
+
+    fn text(&mut self, col: u16, text: &str) -> Result<(), String> {
+        if !text.is_empty() {
+            self.ws
+                .write_string(self.row, col, spreadsheet_safe(text))
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn amount(&mut self, col: u16, d: Decimal) -> Result<(), String> {
+        let value = to_f64(d)?;
+        let format = self.styles.amount(d.normalize().scale());
+        self.ws
+            .write_number_with_format(self.row, col, value, format)
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn rate(&mut self, col: u16, d: Decimal) -> Result<(), String> {
+        let value = to_f64(d)?;
+        let format = self.styles.rate(d.normalize().scale());
+        self.ws
+            .write_number_with_format(self.row, col, value, format)
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn totals(&mut self, first_col: u16, t: &Totals) -> Result<(), String> {
+        let amounts = [
+            t.list_amount,
+            t.eligible_amount,
+            t.ineligible_amount,
+            t.earned_credit,
+            t.lost_credit,
+            t.microsoft_credit,
+            t.variance,
+        ];
+        for (i, v) in amounts.into_iter().enumerate() {
+            self.amount(first_col + i as u16, v)?;
+        }
+        self.rate(first_col + 7, t.effective_rate)
+    }
+
+    fn date(&mut self, col: u16, d: NaiveDate) -> Result<(), String> {
+        match excel_date(d) {
+            Some(x) => {
+                self.ws
+                    .write_date_with_format(self.row, col, &x, &self.styles.date)
+                    .map_err(err)?;
+                Ok(())
+            }
+            None => self.text(col, &d.to_string()),
+        }
+    }
+
+    /// A `YYYY-MM` month as a date cell (its first day) shown as `yyyy-mm`.
+    fn month(&mut self, col: u16, text: &str) -> Result<(), String> {
+        match Month::parse(text)
+            .ok()
+            .and_then(|m| excel_date(m.first_day()))
+        {
+            Some(x) => {
+                self.ws
+                    .write_date_with_format(self.row, col, &x, &self.styles.month)
+                    .map_err(err)?;
+                Ok(())
+            }
+            None => self.text(col, text),
+        }
+    }
+
+    fn datetime(&mut self, col: u16, t: DateTime<Utc>) -> Result<(), String> {
+        match excel_datetime(t) {
+            Some(x) => {
+                self.ws
+                    .write_datetime_with_format(self.row, col, &x, &self.styles.datetime)
+                    .map_err(err)?;
+                Ok(())
+            }
+            None => self.text(col, &t.to_rfc3339()),
+        }
+    }
+
+    fn finish(self) -> Result<(), String> {
+        if self.row > 0 && self.columns > 0 {
+            self.ws
+                .autofilter(0, 0, self.row, self.columns - 1)
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+fn with_totals(keys: &[(&'static str, f64)]) -> Vec<(&'static str, f64)> {
+    keys.iter().copied().chain(TOTALS_COLUMNS).collect()
+}
+
+/// The statement as an `.xlsx` workbook (bytes).
+pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, String> {
+    let mut wb = Workbook::new();
+    // The statement's own time as the document's, so the same statement gives the same bytes.
+    let mut properties = DocProperties::new()
+        .set_title(format!("PEC statement {}", s.month))
+        .set_subject(format!("Partner {}", s.partner_id));
+    if let Some(t) = excel_datetime(s.as_of) {
+        properties = properties.set_creation_datetime(&t);
+    }
+    wb.set_properties(&properties);
+    let mut styles = Styles::new();
+
+    let mut sh = Sheet::new(
+        &mut wb,
+        &mut styles,
+        SHEETS[0],
+        &with_totals(&[
+            ("Partner", 38.0),
+            ("Month", 9.0),
+            ("As of (UTC)", 20.0),
+            ("Currency", 9.0),
+        ]),
+    )?;
+    for c in &s.currencies {
+        sh.next_row();
+        sh.text(0, &s.partner_id)?;
+        sh.month(1, &s.month)?;
+        sh.datetime(2, s.as_of)?;
+        sh.text(3, &c.currency)?;
+        sh.totals(4, &c.totals)?;
+    }
+    sh.finish()?;
+
+    for (name, title, by_reason) in [
+        (SHEETS[1], "Lost credit", true),
+        (SHEETS[2], "Ineligible amount", false),
+    ] {
+        let mut sh = Sheet::new(
+            &mut wb,
+            &mut styles,
+            name,
+            &[("Currency", 9.0), ("Reason", 20.0), (title, 16.0)],
+        )?;
+        for c in &s.currencies {
+            let map = if by_reason {
+                &c.lost_credit_by_reason
+            } else {
+                &c.ineligible_by_reason
+            };
+            for (reason, amount) in map {
+                sh.next_row();
+                sh.text(0, &c.currency)?;
+                sh.text(1, reason)?;
+                let d = crate::decimal::parse_stored(amount)?;
+                sh.amount(2, d)?;
+            }
+        }
+        sh.finish()?;
+    }
+
+    let mut sh = Sheet::new(
+        &mut wb,
+        &mut styles,
+        SHEETS[3],
+        &with_totals(&[
+            ("Currency", 9.0),
+            ("Customer", 38.0),
+            ("Tier 2 MPN ID", 14.0),
+        ]),
+    )?;
+    for c in &s.currencies {
+        for cu in &c.customers {
+            sh.next_row();
+            sh.text(0, &c.currency)?;
+            sh.text(1, &cu.customer_id)?;
+            sh.text(2, cu.tier2_mpn_id.as_deref().unwrap_or(""))?;
+            sh.totals(3, &cu.totals)?;
+        }
+    }
+    sh.finish()?;
+
+    let mut sh = Sheet::new(
+        &mut wb,
+        &mut styles,
+        SHEETS[4],
+        &with_totals(&[
+            ("Currency", 9.0),
+            ("Customer", 38.0),
+            ("Tier 2 MPN ID", 14.0),
+            ("Subscription", 38.0),
+        ]),
+    )?;
+    for c in &s.currencies {
+        for cu in &c.customers {
+            for su in &cu.subscriptions {
+                sh.next_row();
+                sh.text(0, &c.currency)?;
+                sh.text(1, &cu.customer_id)?;
+                sh.text(2, cu.tier2_mpn_id.as_deref().unwrap_or(""))?;
+                sh.text(3, &su.subscription_id)?;
+                sh.totals(4, &su.totals)?;
+            }
+        }
+    }
+    sh.finish()?;
+
+    let mut sh = Sheet::new(
+        &mut wb,
+        &mut styles,
+        SHEETS[5],
+        &[
+            ("Currency", 9.0),
+            ("Usage date", 12.0),
+            ("Earned credit", 15.0),
+            ("Lost credit", 15.0),
+            ("Microsoft credit", 16.0),
+        ],
+    )?;
+    for c in &s.currencies {
+        for d in &c.days {
+            sh.next_row();
+            sh.text(0, &c.currency)?;
+            sh.date(1, d.date)?;
+            sh.amount(2, d.earned_credit)?;
+            sh.amount(3, d.lost_credit)?;
+            sh.amount(4, d.microsoft_credit)?;
+        }
+    }
+    sh.finish()?;
+
+    let mut sh = Sheet::new(
+        &mut wb,
+        &mut styles,
+        SHEETS[6],
+        &[
+            ("Currency", 9.0),
+            ("Usage month", 12.0),
+            ("Earned credit", 15.0),
+            ("Lost credit", 15.0),
+        ],
+    )?;
+    for c in &s.currencies {
+        for p in &c.prior_period_adjustments {
+            sh.next_row();
+            sh.text(0, &c.currency)?;
+            sh.month(1, &p.usage_month)?;
+            sh.amount(2, p.earned_credit)?;
+            sh.amount(3, p.lost_credit)?;
+        }
+    }
+    sh.finish()?;
+
+    wb.save_to_buffer().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statement_html::sample_statement;
+    use std::io::Read;
+
+    fn unzip(bytes: &[u8]) -> zip::ZipArchive<std::io::Cursor<Vec<u8>>> {
+        zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("an xlsx is a zip")
+    }
+
+    fn part(bytes: &[u8], name: &str) -> String {
+        let mut z = unzip(bytes);
+        let mut f = z
+            .by_name(name)
+            .unwrap_or_else(|_| panic!("{name} in the xlsx"));
+        let mut text = String::new();
+        f.read_to_string(&mut text).unwrap();
+        text
+    }
+
+    /// The `<c …>…</c>` element of cell `r` in a sheet's XML.
+    fn cell<'a>(sheet: &'a str, r: &str) -> &'a str {
+        let start = sheet
+            .find(&format!("<c r=\"{r}\""))
+            .unwrap_or_else(|| panic!("cell {r}"));
+        let rest = &sheet[start..];
+        let end = rest
+            .find("</c>")
+            .map(|i| i + 4)
+            .or_else(|| rest.find("/>").map(|i| i + 2))
+            .unwrap();
+        &rest[..end]
+    }
+
+    #[test]
+    fn one_sheet_per_view_in_order() {
+        let bytes = render_xlsx(&sample_statement()).unwrap();
+        assert_eq!(&bytes[..2], b"PK");
+        let workbook = part(&bytes, "xl/workbook.xml");
+        let mut at = 0;
+        for name in SHEETS {
+            let i = workbook[at..]
+                .find(&format!("<sheet name=\"{name}\""))
+                .unwrap_or_else(|| panic!("sheet {name} (in order) in {workbook}"));
+            at += i + 1;
+        }
+        for i in 1..=SHEETS.len() {
+            part(&bytes, &format!("xl/worksheets/sheet{i}.xml"));
+        }
+    }
+
+    #[test]
+    fn amounts_are_typed_numbers_and_text_is_text() {
+        let bytes = render_xlsx(&sample_statement()).unwrap();
+        let totals = part(&bytes, "xl/worksheets/sheet1.xml");
+        // Row 1 is the header (shared strings), frozen.
+        assert!(
+            cell(&totals, "H1").contains("t=\"s\""),
+            "{}",
+            cell(&totals, "H1")
+        );
+        assert!(totals.contains("state=\"frozen\""));
+        // H2 is earnedCredit: a numeric cell (no t="s"/"str"/"inlineStr") with the value.
+        let earned = cell(&totals, "H2");
+        assert!(!earned.contains(" t="), "numeric cell: {earned}");
+        assert!(earned.contains("<v>27.33696</v>"), "{earned}");
+        let lost = cell(&totals, "I2");
+        assert!(lost.contains("<v>12.0000000001</v>"), "{lost}");
+        // Partner and currency are strings; month and asOf are dates (numbers with a format).
+        assert!(cell(&totals, "A2").contains("t=\"s\""));
+        assert!(cell(&totals, "D2").contains("t=\"s\""));
+        assert!(
+            cell(&totals, "B2").contains("<v>46266</v>"),
+            "2026-09-01 is serial 46266"
+        );
+        assert!(!cell(&totals, "C2").contains(" t="));
+        // The number formats show every decimal of the exact figures.
+        let styles = part(&bytes, "xl/styles.xml");
+        assert!(
+            styles.contains("formatCode=\"#,##0.00000\""),
+            "5 decimals for 27.33696"
+        );
+        assert!(
+            styles.contains("formatCode=\"#,##0.0000000000\""),
+            "10 for 12.0000000001"
+        );
+        assert!(styles.contains("formatCode=\"yyyy-mm-dd\""));
+        // Days: dates as date cells.
+        let days = part(&bytes, "xl/worksheets/sheet6.xml");
+        assert!(cell(&days, "B2").contains("<v>46266</v>"));
+        assert!(cell(&days, "C2").contains("<v>1.5</v>"));
+    }
+
+    #[test]
+    fn text_cells_are_spreadsheet_safe() {
+        let bytes = render_xlsx(&sample_statement()).unwrap();
+        let strings = part(&bytes, "xl/sharedStrings.xml");
+        assert!(
+            strings.contains("&apos;=HYPERLINK") || strings.contains("'=HYPERLINK"),
+            "{strings}"
+        );
+        assert!(strings.contains("&lt;script&gt;"));
+        let customers = part(&bytes, "xl/worksheets/sheet4.xml");
+        assert!(!customers.contains("<f>"), "no formulas anywhere");
+    }
+
+    #[test]
+    fn the_same_statement_gives_the_same_bytes() {
+        let bytes = render_xlsx(&sample_statement()).unwrap();
+        let core = part(&bytes, "docProps/core.xml");
+        assert!(core.contains("2026-10-02T00:00:00Z"), "{core}");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(render_xlsx(&sample_statement()).unwrap(), bytes);
+    }
+
+    #[test]
+    fn an_empty_statement_has_every_sheet() {
+        let mut s = sample_statement();
+        s.currencies.clear();
+        let bytes = render_xlsx(&s).unwrap();
+        let workbook = part(&bytes, "xl/workbook.xml");
+        for name in SHEETS {
+            assert!(workbook.contains(&format!("<sheet name=\"{name}\"")));
+        }
+    }
+}
