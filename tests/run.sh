@@ -21,6 +21,10 @@ command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 echo "== api: README examples and schemathesis against pec serve (docs/openapi.json)"
 ./tests/api.sh
 
+echo "== local AWS emulator for the AWS tests (aws/tests)"
+# shellcheck source=tests/aws-emulator.sh
+source tests/aws-emulator.sh
+
 echo "== cargo test"
 cargo test --workspace 2>&1 | tee "$TARGET/test-output.txt"
 

@@ -18,15 +18,17 @@ use pec_ledger::snapshot::{AccessType, AssignmentType};
 use pec_ledger::statement::{render_csv, statement_from_store, Month, Statement};
 use pec_ledger::statement_html::render_html;
 use pec_ledger::statement_xlsx::render_xlsx;
-use pec_ledger::store::sqlite::SqliteStore;
-use pec_ledger::store::{PartnerStore, WebhookSecret};
+use pec_ledger::store::WebhookSecret;
 use pec_ledger::usage::{detect_usage_format, ReadOptions};
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod backend;
 mod demo;
 mod serve;
+
+use backend::{backend, Backend, StoreKind};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +45,11 @@ struct Cli {
         default_value = "./pec-data"
     )]
     data_dir: PathBuf,
+    /// Which store: the embedded one in the data directory, or the AWS deployment's (tables,
+    /// bucket and parameters from PEC_LEDGER_TABLE, PEC_STATE_TABLE, PEC_BUCKET,
+    /// PEC_SECRETS_PREFIX; `serve` and `demo` are local only).
+    #[arg(long, global = true, env = "PEC_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
+    store: StoreKind,
     #[command(subcommand)]
     command: Command,
 }
@@ -411,6 +418,9 @@ fn snapshot_outcome(file: &Path, receipt: &SnapshotReceipt) -> Result<u8, Failur
 
 fn run(cli: Cli) -> Result<u8, Failure> {
     let data_dir = cli.data_dir;
+    let kind = cli.store;
+    // The store, opened on first use (`--store`: the data directory's, or AWS).
+    let stores: std::cell::OnceCell<Backend> = std::cell::OnceCell::new();
     match cli.command {
         Command::Usage {
             command:
@@ -421,7 +431,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 },
         } => {
             let partner = validate_partner(&partner)?;
-            let config = load_config(&data_dir)?;
+            let config = backend(&stores, kind, &data_dir)?.config(&data_dir)?;
             let open = || {
                 std::fs::File::open(&file)
                     .map(std::io::BufReader::new)
@@ -442,7 +452,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             if !format.needs_mpn_id() && mpn_id.is_some() {
                 eprintln!("--mpn-id is ignored: a daily rated usage file carries its own MpnId");
             }
-            let store = SqliteStore::open_dir(&data_dir)?;
+            let store = backend(&stores, kind, &data_dir)?.store();
             let name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
@@ -452,7 +462,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 mpn_id,
             };
             let receipt =
-                ingest_usage_file_with(&store, &config, &options, &name, open()?, Utc::now())?;
+                ingest_usage_file_with(store, &config, &options, &name, open()?, Utc::now())?;
             print_json(&receipt)?;
             match receipt.status {
                 UploadStatus::Rejected => {
@@ -483,8 +493,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         } => {
             let partner = validate_partner(&partner)?;
             let body = read_input(&file)?;
-            let store = SqliteStore::open_dir(&data_dir)?;
-            let receipt = post_snapshot(&store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+            let store = backend(&stores, kind, &data_dir)?.store();
+            let receipt = post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
             snapshot_outcome(&file, &receipt)
         }
         Command::Access {
@@ -543,9 +553,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let receipt = match snapshot {
                 Ok(snapshot) => {
                     let body = serde_json::to_vec_pretty(&snapshot).map_err(Failure::internal)?;
-                    let store = SqliteStore::open_dir(&data_dir)?;
+                    let store = backend(&stores, kind, &data_dir)?.store();
                     let receipt =
-                        post_snapshot(&store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+                        post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
                     if receipt.status == SnapshotStatus::Accepted {
                         eprintln!(
                             "imported {} assignment(s) as snapshot {}",
@@ -569,11 +579,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     return Err(Failure::usage("--from is after --through"));
                 }
             }
-            let config = load_config(&data_dir)?;
-            let store = SqliteStore::open_dir(&data_dir)?;
-            store.set_cache_mib(64)?;
+            let config = backend(&stores, kind, &data_dir)?.config(&data_dir)?;
+            let store = backend(&stores, kind, &data_dir)?;
+            store.prepare_for_settlement()?;
+            let store = store.store();
             let opts = SettleOptions::new(&config, through, from, now.unwrap_or_else(Utc::now));
-            let summary = settle(&store, &config, &opts)?;
+            let summary = settle(store, &config, &opts)?;
             eprintln!(
                 "settled {} resource-day(s) of {} customer(s) from {} through {}: {} entr(ies) appended",
                 summary.resource_days, summary.customers, opts.from, opts.through, summary.entries_appended
@@ -595,9 +606,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     "--format xlsx writes a binary workbook: give --out FILE, or redirect stdout to a file",
                 ));
             }
-            let store = SqliteStore::open_dir(&data_dir)?;
+            let store = backend(&stores, kind, &data_dir)?.store();
             let statement =
-                statement_from_store(&store, &partner, month, as_of.unwrap_or_else(Utc::now))?;
+                statement_from_store(store, &partner, month, as_of.unwrap_or_else(Utc::now))?;
             let bytes = render_statement(&statement, format)?;
             match out {
                 Some(path) => {
@@ -616,10 +627,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             format,
         } => {
             let partner = validate_partner(&partner)?;
-            let config = load_config(&data_dir)?;
-            let store = SqliteStore::open_dir(&data_dir)?;
+            let config = backend(&stores, kind, &data_dir)?.config(&data_dir)?;
+            let store = backend(&stores, kind, &data_dir)?.store();
             let explanation =
-                pec_ledger::explain::explain(&store, &config, &partner, &resource, date)?;
+                pec_ledger::explain::explain(store, &config, &partner, &resource, date)?;
             if let ExplainFormat::Text = format {
                 write_stdout(&pec_ledger::explain::render_text(&explanation))?;
                 return Ok(0);
@@ -634,8 +645,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Verify => {
-            let store = SqliteStore::open_dir(&data_dir)?;
-            let report = pec_ledger::verify::verify(&store)?;
+            let store = backend(&stores, kind, &data_dir)?.store();
+            let report = pec_ledger::verify::verify(store)?;
             print_json(&report)?;
             if report.ok {
                 eprintln!(
@@ -659,7 +670,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 },
         } => {
             let partner = validate_partner(&partner)?;
-            let store = SqliteStore::open_dir(&data_dir)?;
+            let store = backend(&stores, kind, &data_dir)?.store();
             if revoke {
                 if !store.revoke_secret(&partner, &secret)? {
                     return Err(Failure::usage("no such active secret for this partner"));
@@ -722,6 +733,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             print_json(&set)?;
             Ok(0)
         }
+        Command::Serve { .. } | Command::Demo { .. } if kind == StoreKind::Aws => Err(
+            Failure::usage("serve and demo work on the embedded store only (--store sqlite)"),
+        ),
         Command::Serve { listen } => serve::run(&data_dir, &listen),
         Command::Demo { dir, seed } => demo::run(&dir, seed),
     }

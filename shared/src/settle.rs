@@ -351,8 +351,29 @@ pub fn settle_with_progress(
     opts: &SettleOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<RunSummary, StoreError> {
-    let roles = config.role_table();
     let customers = store.customers_in_range(opts.from, opts.through)?;
+    settle_customers_with_progress(store, config, opts, &customers, progress)
+}
+
+/// Settles the resource-days in `[from, through]` of the given (partner, customer) pairs only:
+/// one shard of a fanned-out nightly run. Same guarantees as [`settle`].
+pub fn settle_customers(
+    store: &dyn Store,
+    config: &Config,
+    opts: &SettleOptions,
+    customers: &[(String, String)],
+) -> Result<RunSummary, StoreError> {
+    settle_customers_with_progress(store, config, opts, customers, &mut |_, _| {})
+}
+
+fn settle_customers_with_progress(
+    store: &dyn Store,
+    config: &Config,
+    opts: &SettleOptions,
+    customers: &[(String, String)],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<RunSummary, StoreError> {
+    let roles = config.role_table();
     let mut summary = RunSummary {
         run_id: opts.run_id.clone(),
         from: Some(opts.from),

@@ -1,0 +1,125 @@
+//! pec-aws: the AWS edge of pec-ledger. The domain crate's storage traits over DynamoDB
+//! ([`DynamoStore`]), S3 ([`S3Objects`]) and SSM Parameter Store (webhook secrets), and the
+//! Lambda handlers, each a thin adapter from an event to one domain call. The table and key
+//! design, and the sync-over-async bridge, are documented in `aws/README.md`.
+
+pub mod dynamo;
+pub mod env;
+pub mod handlers;
+pub mod keys;
+pub mod metrics;
+pub mod provision;
+pub mod retry;
+pub mod s3;
+pub mod secrets;
+
+pub use dynamo::DynamoStore;
+pub use env::{AwsEnv, Clients};
+pub use s3::S3Objects;
+
+use pec_ledger::config::Config;
+use std::sync::Arc;
+
+/// Where the domain configuration (`config.json`, SPEC's rates, look-back, overrides) is kept
+/// in the bucket; absent means the defaults.
+pub const CONFIG_KEY: &str = "config/config.json";
+
+/// A handler's failure: the invocation fails and Lambda retries it (or, for SQS, the message
+/// returns to the queue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure(pub String);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl From<pec_ledger::store::StoreError> for Failure {
+    fn from(e: pec_ledger::store::StoreError) -> Failure {
+        Failure(e.to_string())
+    }
+}
+
+/// Everything a function needs, built once per warm container.
+pub struct Aws {
+    /// The runtime the SDK clients run on (handlers block on it from blocking threads).
+    pub rt: tokio::runtime::Handle,
+    pub env: AwsEnv,
+    pub clients: Clients,
+    pub store: DynamoStore,
+    pub objects: S3Objects,
+    pub config: Config,
+}
+
+impl Aws {
+    /// Clients, stores and configuration. Must be called inside a tokio runtime (the stores keep
+    /// its handle).
+    pub async fn connect(env: AwsEnv) -> Result<Aws, Failure> {
+        let clients = Clients::new(&env).await;
+        Self::with_clients(env, clients).await
+    }
+
+    pub async fn with_clients(env: AwsEnv, clients: Clients) -> Result<Aws, Failure> {
+        let rt = tokio::runtime::Handle::current();
+        let config = load_config(&clients.s3, &env.bucket).await?;
+        let store = DynamoStore::new(
+            rt.clone(),
+            clients.dynamodb.clone(),
+            env.ledger_table.clone(),
+            env.state_table.clone(),
+            secrets::SsmSecrets::new(clients.ssm.clone(), env.secrets_prefix.clone()),
+        );
+        let objects = S3Objects::new(rt, clients.s3.clone(), env.bucket.clone());
+        Ok(Aws {
+            rt: tokio::runtime::Handle::current(),
+            env,
+            clients,
+            store,
+            objects,
+            config,
+        })
+    }
+
+    pub async fn from_env() -> Result<Arc<Aws>, Failure> {
+        let env = AwsEnv::from_env().map_err(Failure)?;
+        Ok(Arc::new(Self::connect(env).await?))
+    }
+}
+
+async fn load_config(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Config, Failure> {
+    let r = s3.get_object().bucket(bucket).key(CONFIG_KEY).send().await;
+    match r {
+        Ok(out) => {
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| Failure(format!("reading {CONFIG_KEY}: {e}")))?
+                .into_bytes();
+            let text = String::from_utf8_lossy(&bytes);
+            Config::from_json(&text).map_err(|e| Failure(format!("{CONFIG_KEY}: {e}")))
+        }
+        Err(e) => match e.as_service_error() {
+            Some(aws_sdk_s3::operation::get_object::GetObjectError::NoSuchKey(_)) => {
+                Ok(Config::default())
+            }
+            _ => Err(Failure(format!(
+                "reading {CONFIG_KEY}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            ))),
+        },
+    }
+}
+
+/// Runs domain code (which blocks on the SDK) on a blocking thread, from an async handler.
+pub async fn blocking<T: Send + 'static>(
+    aws: Arc<Aws>,
+    f: impl FnOnce(&Aws) -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(move || f(&aws))
+        .await
+        .map_err(|e| Failure(format!("handler task failed: {e}")))?
+}

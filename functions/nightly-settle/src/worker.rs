@@ -1,0 +1,25 @@
+//! nightly-settle-worker: SQS batch of shards → settlement, partial batch failures reported.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use pec_aws::handlers::nightly_settle;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let aws = pec_aws::Aws::from_env().await?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let aws = aws.clone();
+        async move {
+            pec_aws::blocking(aws, move |aws| -> Result<SqsBatchResponse, _> {
+                Ok(nightly_settle::work(
+                    aws,
+                    &event.payload,
+                    chrono::Utc::now(),
+                ))
+            })
+            .await
+            .map_err(|e| e.0)
+        }
+    }))
+    .await
+}
