@@ -434,11 +434,31 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
         .unwrap()
         .expect("csv");
     assert!(csv.starts_with("\u{feff}".as_bytes()));
+    let html = aws
+        .objects
+        .get_object(&format!("statements/{PARTNER}/2026-09/statement.html"))
+        .unwrap()
+        .expect("html");
+    let html = String::from_utf8(html).expect("utf-8");
+    assert!(
+        html.contains(r#"data-figure="USD.totals.listAmount">10<"#),
+        "the page shows the statement's figures"
+    );
+    let html = aws
+        .objects
+        .get_object(&format!("statements/{PARTNER}/2026-09/statement.html"))
+        .unwrap()
+        .expect("html");
+    let html = String::from_utf8(html).expect("utf-8");
+    assert!(
+        html.contains("data-figure=\"USD.totals.listAmount\">10<"),
+        "the page shows the figures"
+    );
     // On demand, for a month without entries: written all the same.
     let written =
         monthly_statement::handle(aws, &json!({"partnerId": PARTNER, "month": "2026-08"}), now)
             .unwrap();
-    assert_eq!(written[0].keys.len(), 2);
+    assert_eq!(written[0].keys.len(), 3);
     assert!(monthly_statement::handle(aws, &json!({"partnerId": PARTNER}), now).is_err());
 }
 

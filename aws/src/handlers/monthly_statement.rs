@@ -5,6 +5,7 @@
 use crate::{Aws, Failure};
 use chrono::{DateTime, Utc};
 use pec_ledger::statement::{render_csv, statement_from_store, Month};
+use pec_ledger::statement_html::render_html;
 use pec_ledger::store::{ObjectStore, UsageStore};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -69,14 +70,18 @@ fn write(
     let base = format!("statements/{}/{}", statement.partner_id, statement.month);
     let json = serde_json::to_vec_pretty(&statement).map_err(|e| Failure(e.to_string()))?;
     let csv = render_csv(&statement);
+    let html = render_html(&statement);
     let keys = vec![
         format!("{base}/statement.json"),
         format!("{base}/statement.csv"),
+        format!("{base}/statement.html"),
     ];
     aws.objects
         .put_object(&keys[0], &json, "application/json")?;
     aws.objects
         .put_object(&keys[1], csv.as_bytes(), "text/csv; charset=utf-8")?;
+    aws.objects
+        .put_object(&keys[2], html.as_bytes(), "text/html; charset=utf-8")?;
     Ok(Some(Written {
         partner_id: statement.partner_id,
         month: statement.month,
