@@ -30,8 +30,7 @@
 use crate::ids;
 use crate::roles::BUILT_IN_ROLE_IDS;
 use crate::snapshot::{
-    AccessType, Assignment, AssignmentType, PathError, PrincipalType, Snapshot,
-    MAX_REPORTED_ERRORS, SCHEMA_VERSION,
+    AccessType, Assignment, AssignmentType, PathError, PrincipalType, Snapshot, SCHEMA_VERSION,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -164,7 +163,7 @@ fn shape_of(value: &Value) -> Option<ImportFormat> {
 /// A snapshot of `partner_id`'s access in `customer_id` at `taken_at` from either format
 /// (`None`: detected from the file's shape). Every problem is reported with its JSON path in the
 /// file (`$[3].principalType`, `$.data[0].properties.scope`), at most
-/// [`MAX_REPORTED_ERRORS`] and a final `… N more`.
+/// [`crate::snapshot::MAX_REPORTED_ERRORS`] and a final `… N more`.
 pub fn snapshot_from_role_assignments(
     json: &[u8],
     format: Option<ImportFormat>,
@@ -188,10 +187,10 @@ pub fn snapshot_from_role_assignments(
     let partner_id = ids::normalize_guid(partner_id);
     let customer_id = ids::normalize_guid(customer_id);
     if partner_id.is_empty() {
-        errors.add(|| "$.partnerId".into(), "the partner id must not be empty");
+        errors.error(|| "$.partnerId".into(), "the partner id must not be empty");
     }
     if customer_id.is_empty() {
-        errors.add(
+        errors.error(
             || "$.customerId".into(),
             "the customer id must not be empty",
         );
@@ -225,7 +224,7 @@ pub fn snapshot_from_role_assignments(
         match seen.get(&key) {
             Some((i, first)) => {
                 if assignments.get(*i) != Some(&a) {
-                    errors.add(
+                    errors.error(
                         || format!("{path}.id"),
                         format!("the same assignment id with other content (first at {first})"),
                     );
@@ -424,18 +423,18 @@ impl<'a> Row<'a> {
         match self.field(key) {
             (Some(Value::String(s)), path) => {
                 if s.trim().is_empty() {
-                    errors.add(|| path, "must not be empty");
+                    errors.error(|| path, "must not be empty");
                     None
                 } else {
                     Some(s.trim().to_string())
                 }
             }
             (Some(v), path) => {
-                errors.add(|| path, format!("expected a string, found {}", kind(&v)));
+                errors.error(|| path, format!("expected a string, found {}", kind(&v)));
                 None
             }
             (None, path) => {
-                errors.add(|| path, "missing required field");
+                errors.error(|| path, "missing required field");
                 None
             }
         }
@@ -446,7 +445,7 @@ impl<'a> Row<'a> {
         match self.field(key) {
             (Some(Value::String(s)), _) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
             (Some(v), path) => {
-                errors.add(|| path, format!("expected a string, found {}", kind(&v)));
+                errors.error(|| path, format!("expected a string, found {}", kind(&v)));
                 None
             }
             (None, _) => None,
@@ -462,7 +461,7 @@ fn assignment(
     errors: &mut Errors,
 ) -> Option<Assignment> {
     let Value::Object(top) = value else {
-        errors.add(
+        errors.error(
             || path.to_string(),
             format!("expected an object, found {}", kind(value)),
         );
@@ -504,7 +503,7 @@ fn assignment(
             {
                 Some((_, p)) => Some(*p),
                 None => {
-                    errors.add(
+                    errors.error(
                         || path,
                         format!(
                             "principal type {s:?} is not one a snapshot can hold (ForeignGroup, \
@@ -516,11 +515,11 @@ fn assignment(
             }
         }
         (Some(v), path) => {
-            errors.add(|| path, format!("expected a string, found {}", kind(&v)));
+            errors.error(|| path, format!("expected a string, found {}", kind(&v)));
             None
         }
         (None, path) => {
-            errors.add(|| path, "missing required field");
+            errors.error(|| path, "missing required field");
             None
         }
     };
@@ -529,14 +528,14 @@ fn assignment(
     let scope = row.optional_string("scope", errors).or_else(|| {
         let derived = id.as_deref().and_then(scope_from_id);
         if derived.is_none() && id.is_some() {
-            errors.add(|| row.field("scope").1, "missing required field");
+            errors.error(|| row.field("scope").1, "missing required field");
         }
         derived
     });
     let scope = scope.and_then(|s| {
         let normalized = ids::normalize_resource_id(&s);
         if normalized == "/" {
-            errors.add(|| row.field("scope").1, "scope is not a resource id");
+            errors.error(|| row.field("scope").1, "scope is not a resource id");
             None
         } else {
             Some(normalized)
@@ -545,7 +544,7 @@ fn assignment(
     let role_definition_id = row.string("roleDefinitionId", errors).and_then(|r| {
         let guid = r.rsplit('/').next().unwrap_or("").trim().to_lowercase();
         if guid.is_empty() {
-            errors.add(
+            errors.error(
                 || row.field("roleDefinitionId").1,
                 "roleDefinitionId does not end in a role definition GUID",
             );
@@ -560,12 +559,12 @@ fn assignment(
         (Some(Value::String(s)), path) => match DateTime::parse_from_rfc3339(s.trim()) {
             Ok(t) => Some(Some(t.with_timezone(&Utc))),
             Err(e) => {
-                errors.add(|| path, format!("{s:?} is not an RFC 3339 timestamp ({e})"));
+                errors.error(|| path, format!("{s:?} is not an RFC 3339 timestamp ({e})"));
                 None
             }
         },
         (Some(v), path) => {
-            errors.add(
+            errors.error(
                 || path,
                 format!("expected a timestamp string, found {}", kind(&v)),
             );
@@ -620,35 +619,8 @@ fn built_in_role_name(guid: &str) -> String {
         .unwrap_or_else(|| guid.to_string())
 }
 
-/// Problems found, the first [`MAX_REPORTED_ERRORS`] kept.
-#[derive(Default)]
-struct Errors {
-    list: Vec<PathError>,
-    total: usize,
-}
-
-impl Errors {
-    fn add(&mut self, path: impl FnOnce() -> String, message: impl Into<String>) {
-        self.total += 1;
-        if self.list.len() < MAX_REPORTED_ERRORS {
-            self.list.push(PathError {
-                path: path(),
-                message: message.into(),
-            });
-        }
-    }
-
-    fn into_errors(mut self) -> Vec<PathError> {
-        if self.total > self.list.len() {
-            let more = self.total - self.list.len();
-            self.list.push(PathError {
-                path: "$".into(),
-                message: format!("… {more} more"),
-            });
-        }
-        self.list
-    }
-}
+/// Problems found, the first `MAX_REPORTED_ERRORS` kept: the snapshot parser's collector.
+type Errors = crate::snapshot::Validator;
 
 /// The JSON type of a value, for messages.
 fn kind(v: &Value) -> &'static str {
@@ -668,6 +640,7 @@ mod tests {
     use crate::access::{day_coverage, AccessBuilder};
     use crate::roles::RoleTable;
     use crate::snapshot::parse_snapshot;
+    use crate::snapshot::MAX_REPORTED_ERRORS;
     use chrono::{Duration, NaiveDate};
     use proptest::prelude::*;
     use serde_json::json;

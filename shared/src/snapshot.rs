@@ -167,13 +167,13 @@ impl Snapshot {
 
 /// Collects problems, keeping the first [`MAX_REPORTED_ERRORS`] and counting the rest.
 #[derive(Default)]
-struct Validator {
+pub(crate) struct Validator {
     errors: Vec<PathError>,
-    total: usize,
+    pub(crate) total: usize,
 }
 
 impl Validator {
-    fn error(&mut self, path: impl FnOnce() -> String, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, path: impl FnOnce() -> String, message: impl Into<String>) {
         self.total += 1;
         if self.errors.len() < MAX_REPORTED_ERRORS {
             self.errors.push(PathError {
@@ -183,7 +183,7 @@ impl Validator {
         }
     }
 
-    fn into_errors(mut self) -> Vec<PathError> {
+    pub(crate) fn into_errors(mut self) -> Vec<PathError> {
         if self.total > self.errors.len() {
             let more = self.total - self.errors.len();
             self.errors.push(PathError {
