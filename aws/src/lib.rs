@@ -4,6 +4,7 @@
 //! design, and the sync-over-async bridge, are documented in `aws/README.md`.
 
 pub mod dynamo;
+pub mod emf;
 pub mod env;
 pub mod handlers;
 pub mod keys;
@@ -12,6 +13,7 @@ pub mod provision;
 pub mod retry;
 pub mod s3;
 pub mod secrets;
+pub mod telemetry;
 
 pub use dynamo::DynamoStore;
 pub use env::{AwsEnv, Clients};

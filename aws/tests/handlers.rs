@@ -10,6 +10,8 @@ mod scenario;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use common::{setup, t, TestAws};
+use pec_aws::emf;
+use pec_aws::handlers::access_webhook::SnapshotOutcome;
 use pec_aws::handlers::{access_webhook, monthly_statement, nightly_settle, usage_upload};
 use pec_ledger::config::Config;
 use pec_ledger::generate::{generate, GenerateOptions};
@@ -78,9 +80,15 @@ fn api_request(
     })
 }
 
-fn webhook(env: &TestAws, request: Value, now: DateTime<Utc>) -> (i64, Value) {
+/// Status, JSON body, and what the function's metrics count it as.
+fn webhook(
+    env: &TestAws,
+    request: Value,
+    now: DateTime<Utc>,
+) -> (i64, Value, Option<SnapshotOutcome>) {
     let event = serde_json::from_value(request).expect("API Gateway v2 request");
     let r = access_webhook::handle(&env.aws, &event, now).expect("webhook");
+    let outcome = access_webhook::snapshot_outcome(&event, &r);
     let body = match r.body {
         Some(aws_lambda_events::encodings::Body::Text(t)) => t,
         _ => String::new(),
@@ -88,7 +96,41 @@ fn webhook(env: &TestAws, request: Value, now: DateTime<Utc>) -> (i64, Value) {
     (
         r.status_code,
         serde_json::from_str(&body).unwrap_or(Value::Null),
+        outcome,
     )
+}
+
+/// The EMF documents as JSON, each checked against the specification and stamped `at`.
+fn emf_json(docs: &[emf::Metrics], at: DateTime<Utc>) -> Vec<Value> {
+    docs.iter()
+        .map(|d| {
+            let j = d.to_json();
+            emf::validate(&j).unwrap_or_else(|e| panic!("{e}: {j}"));
+            assert_eq!(j["_aws"]["Timestamp"], at.timestamp_millis());
+            assert_eq!(j["_aws"]["CloudWatchMetrics"][0]["Namespace"], "PecLedger");
+            j
+        })
+        .collect()
+}
+
+/// The values of the named metrics of one document.
+fn values(doc: &Value, names: &[&str]) -> Vec<Value> {
+    names.iter().map(|n| doc[*n].clone()).collect()
+}
+
+const UPLOAD_METRICS: [&str; 4] = [
+    "RowsIngested",
+    "FilesAccepted",
+    "FilesDuplicate",
+    "FilesRejected",
+];
+
+/// The usage-upload function's one EMF document for `out`: its four counts.
+fn upload_metrics(out: &[usage_upload::Outcome], at: DateTime<Utc>) -> Vec<Value> {
+    let docs = emf_json(&emf::usage_upload(out, at), at);
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["Function"], "usage-upload");
+    values(&docs[0], &UPLOAD_METRICS)
 }
 
 fn scheduled(time: &str) -> aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> {
@@ -171,6 +213,11 @@ fn usage_upload_handler_accepts_rejects_ignores_and_redelivery_changes_nothing()
     let receipt = out[0].receipt.clone().expect("a receipt");
     assert_eq!(receipt.status, UploadStatus::Accepted);
     assert_eq!(receipt.rows, 2);
+    // The file's two data rows ingested, one file accepted.
+    assert_eq!(
+        upload_metrics(&out, now),
+        [json!(2), json!(1), json!(0), json!(0)]
+    );
     let stored = get_json(
         &env,
         &format!("receipts/{partner}/{}.json", receipt.upload_id),
@@ -192,6 +239,10 @@ fn usage_upload_handler_accepts_rejects_ignores_and_redelivery_changes_nothing()
     let again = usage_upload::handle(aws, &event, t("2026-09-03T01:05:00Z")).expect("redelivery");
     let dup = again[0].receipt.clone().expect("a receipt");
     assert_eq!(dup.status, UploadStatus::Duplicate);
+    assert_eq!(
+        upload_metrics(&again, t("2026-09-03T01:05:00Z")),
+        [json!(0), json!(0), json!(1), json!(0)]
+    );
     assert_eq!(dup.upload_id, receipt.upload_id);
     assert_eq!(
         get_json(
@@ -235,6 +286,10 @@ fn usage_upload_handler_accepts_rejects_ignores_and_redelivery_changes_nothing()
     .unwrap();
     let rejected = out[0].receipt.clone().expect("a receipt");
     assert_eq!(rejected.status, UploadStatus::Rejected);
+    assert_eq!(
+        upload_metrics(&out, now),
+        [json!(0), json!(0), json!(0), json!(1)]
+    );
     let errors = get_json(
         &env,
         &format!("rejected/{partner}/{}.errors.json", rejected.upload_id),
@@ -259,6 +314,10 @@ fn usage_upload_handler_accepts_rejects_ignores_and_redelivery_changes_nothing()
     ] {
         let out = usage_upload::handle(aws, &s3_event(&aws.env.bucket, &k), now).unwrap();
         assert_eq!(out[0].receipt, None, "{k}");
+        assert_eq!(
+            upload_metrics(&out, now),
+            [json!(0), json!(0), json!(0), json!(0)]
+        );
     }
 }
 
@@ -282,11 +341,31 @@ fn access_webhook_handler_over_api_gateway_v2() {
         vec![owner_on(&format!("/subscriptions/{SUB}"))],
     ))
     .unwrap();
-    let (status, reply) = webhook(&env, api_request(PARTNER, &body, now, SECRET, "msg_1"), now);
+    let (status, reply, outcome) =
+        webhook(&env, api_request(PARTNER, &body, now, SECRET, "msg_1"), now);
     assert_eq!(status, 202, "{reply}");
-    let (status, _) = webhook(&env, api_request(PARTNER, &body, now, SECRET, "msg_2"), now);
+    assert_eq!(outcome, Some(SnapshotOutcome::Accepted));
+    let snapshot_metrics = [
+        "SnapshotsAccepted",
+        "SnapshotsDuplicate",
+        "SnapshotsRejected",
+    ];
+    let docs = emf_json(&emf::access_webhook(outcome, now), now);
+    assert_eq!(docs[0]["Function"], "access-webhook");
+    assert_eq!(
+        values(&docs[0], &snapshot_metrics),
+        [json!(1), json!(0), json!(0)]
+    );
+    let (status, _, outcome) =
+        webhook(&env, api_request(PARTNER, &body, now, SECRET, "msg_2"), now);
     assert_eq!(status, 200, "the same snapshot again is a duplicate");
-    let (status, reply) = webhook(
+    assert_eq!(outcome, Some(SnapshotOutcome::Duplicate));
+    let docs = emf_json(&emf::access_webhook(outcome, now), now);
+    assert_eq!(
+        values(&docs[0], &snapshot_metrics),
+        [json!(0), json!(1), json!(0)]
+    );
+    let (status, reply, outcome) = webhook(
         &env,
         api_request(
             PARTNER,
@@ -299,6 +378,12 @@ fn access_webhook_handler_over_api_gateway_v2() {
     );
     assert_eq!(status, 401, "{reply}");
     assert!(reply["error"]["code"].is_string());
+    assert_eq!(outcome, Some(SnapshotOutcome::Rejected));
+    let docs = emf_json(&emf::access_webhook(outcome, now), now);
+    assert_eq!(
+        values(&docs[0], &snapshot_metrics),
+        [json!(0), json!(0), json!(1)]
+    );
     let mut seen = 0;
     pec_ledger::store::SnapshotStore::for_each_snapshot(&aws.store, PARTNER, CUSTOMER, &mut |_| {
         seen += 1;
@@ -314,8 +399,16 @@ fn access_webhook_handler_over_api_gateway_v2() {
     // A body that says base64 and is not.
     let mut bad = api_request(PARTNER, &body, now, SECRET, "msg_4");
     bad["body"] = json!("%%% not base64 %%%");
-    let (status, _) = webhook(&env, bad, now);
+    let (status, _, outcome) = webhook(&env, bad, now);
     assert_eq!(status, 400);
+    assert_eq!(outcome, Some(SnapshotOutcome::Rejected));
+    // A statement read is not a snapshot post: no snapshot metrics.
+    let mut read = api_request(PARTNER, b"", now, SECRET, "msg_5");
+    read["requestContext"]["http"]["method"] = json!("GET");
+    read["rawPath"] = json!(format!("/v1/partners/{PARTNER}/statements/2026-09"));
+    let (_, _, outcome) = webhook(&env, read, now);
+    assert_eq!(outcome, None);
+    assert!(emf::access_webhook(outcome, now).is_empty());
 }
 
 #[test]
@@ -366,7 +459,27 @@ fn nightly_settlement_coordinator_and_worker_with_partial_batch_failure() {
     broken["body"] = json!("{\"not\": \"a shard\"}");
     batch["Records"].as_array_mut().unwrap().push(broken);
     let event = serde_json::from_value(batch).expect("SQS event");
-    let response = nightly_settle::work(aws, &event, now);
+    let (response, summaries) = nightly_settle::work_with_summaries(aws, &event, now);
+    // Two resource-days (vm1 on 09-04 and 09-05), each FULL: 2.5 × 4 = 10 eligible × 15 % =
+    // 1.5 USD earned a day; the broken record is the one failed shard.
+    let docs = emf_json(
+        &emf::nightly_settle(&summaries, response.batch_item_failures.len() as u64, now),
+        now,
+    );
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    assert_eq!(docs[0]["Function"], "nightly-settle-worker");
+    assert_eq!(
+        values(
+            &docs[0],
+            &["EntriesAppended", "ResourceDaysSettled", "ShardsFailed"]
+        ),
+        [json!(2), json!(2), json!(1)]
+    );
+    assert_eq!(docs[1]["Currency"], "USD");
+    assert_eq!(
+        values(&docs[1], &["CreditEarned", "CreditLost"]),
+        [json!(3.0), json!(0.0)]
+    );
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
@@ -380,8 +493,19 @@ fn nightly_settlement_coordinator_and_worker_with_partial_batch_failure() {
     assert_eq!(heads.len(), 1);
     assert_eq!(heads[0].status, pec_ledger::reasons::DayStatus::Full);
     // Delivered again: nothing more is appended.
-    let response = nightly_settle::work(aws, &event, t("2026-09-06T03:00:00Z"));
+    let later = t("2026-09-06T03:00:00Z");
+    let (response, summaries) = nightly_settle::work_with_summaries(aws, &event, later);
     assert_eq!(response.batch_item_failures.len(), 1);
+    let docs = emf_json(&emf::nightly_settle(&summaries, 1, later), later);
+    assert_eq!(
+        docs.len(),
+        1,
+        "no credit moved, no currency document: {docs:?}"
+    );
+    assert_eq!(
+        values(&docs[0], &["EntriesAppended", "ResourceDaysSettled"]),
+        [json!(0), json!(2)]
+    );
     let mut n = 0;
     aws.store
         .for_each_entry(&EntryFilter::default(), &mut |_| {
@@ -417,6 +541,9 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
     let input = serde_json::to_value(scheduled("2026-10-02T06:00:00Z")).unwrap();
     let written = monthly_statement::handle(aws, &input, now).expect("scheduled");
     assert_eq!(written.len(), 1);
+    let docs = emf_json(&emf::monthly_statement(&written, now), now);
+    assert_eq!(docs[0]["StatementsWritten"], 1);
+    assert_eq!(docs[0]["Function"], "monthly-statement");
     assert_eq!(written[0].month, "2026-09");
     let json = get_json(
         &env,

@@ -8,7 +8,7 @@ use pec_ledger::config::Config;
 use pec_ledger::decimal::fmt_amount;
 use pec_ledger::generate::{generate, GenerateOptions};
 use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotStatus, UploadStatus};
-use pec_ledger::settle::{settle, SettleOptions};
+use pec_ledger::settle::{settle_with_progress, SettleOptions};
 use pec_ledger::statement::{render_csv, statement_from_store, Month};
 use pec_ledger::statement_html::render_html;
 use pec_ledger::statement_xlsx::render_xlsx;
@@ -62,7 +62,7 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
     };
     let inputs = dir.join("inputs");
     let set = generate(&options, &inputs).map_err(Failure::internal)?;
-    eprintln!(
+    say!(
         "generated {} usage rows and {} snapshots in {}",
         set.usage_rows,
         set.snapshots,
@@ -73,6 +73,12 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
     let store = SqliteStore::open_dir(&data)?;
     let config = Config::default();
     let received = at("2026-10-01T01:00:00Z")?;
+    let inputs: usize = set
+        .partners
+        .iter()
+        .map(|p| p.usage_files.len() + p.snapshot_files.len())
+        .sum();
+    let bar = crate::progress::items(inputs as u64, "uploading and posting", "inputs");
     for p in &set.partners {
         let mut accepted = 0;
         for file in &p.usage_files {
@@ -97,6 +103,7 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
                 )));
             }
             accepted += 1;
+            bar.inc(1);
         }
         let mut posted = 0;
         for file in &p.snapshot_files {
@@ -113,18 +120,26 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
                 )));
             }
             posted += 1;
+            bar.inc(1);
         }
-        eprintln!(
-            "partner {} ({}): {accepted} usage files uploaded, {posted} snapshots posted",
-            p.partner_name, p.partner_id
-        );
+        bar.suspend(|| {
+            say!(
+                "partner {} ({}): {accepted} usage files uploaded, {posted} snapshots posted",
+                p.partner_name,
+                p.partner_id
+            )
+        });
     }
+    bar.finish_and_clear();
 
     let through =
         NaiveDate::from_ymd_opt(2026, 9, 30).ok_or_else(|| Failure::internal("bad date"))?;
     let run = SettleOptions::new(&config, through, Some(start), at("2026-10-01T02:00:00Z")?);
-    let summary = settle(&store, &config, &run)?;
-    eprintln!(
+    let bar = crate::progress::settling();
+    let summary = settle_with_progress(&store, &config, &run, &mut crate::progress::track(&bar));
+    bar.finish_and_clear();
+    let summary = summary?;
+    say!(
         "settled {} resource-days: {} entries appended, earned {} / lost {} (all currencies)",
         summary.resource_days,
         summary.entries_appended,
@@ -132,9 +147,10 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
         fmt_amount(summary.lost_credit_delta)
     );
     let report = pec_ledger::verify::verify(&store)?;
-    eprintln!(
+    say!(
         "verify: {} entries, {} breaks",
-        report.entries, report.break_count
+        report.entries,
+        report.break_count
     );
 
     let partner = set
@@ -149,7 +165,7 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
         at("2026-10-02T00:00:00Z")?,
     )?;
     for c in &statement.currencies {
-        eprintln!(
+        say!(
             "{} {}: eligible {} earned {} lost {} Microsoft applied {} variance {}",
             statement.month,
             c.currency,
@@ -160,7 +176,7 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
             fmt_amount(c.totals.variance)
         );
         for (reason, amount) in &c.lost_credit_by_reason {
-            eprintln!("    lost {amount} {}: {reason}", c.currency);
+            say!("    lost {amount} {}: {reason}", c.currency);
         }
     }
     let json = serde_json::to_string_pretty(&statement).map_err(Failure::internal)? + "\n";
@@ -178,12 +194,12 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
         std::fs::write(&path, bytes)
             .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
     }
-    eprintln!(
+    say!(
         "statement of {} for 2026-09 written to {} (open it in a browser and print it), and as .csv, .xlsx and .json beside it",
         partner.partner_id,
         dir.join("statement.html").display()
     );
-    eprintln!(
+    say!(
         "explore: pec --data-dir {} statement --partner {} --month 2026-09 --format csv",
         data.display(),
         partner.partner_id

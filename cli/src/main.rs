@@ -13,7 +13,7 @@ use pec_ledger::import::{
 use pec_ledger::ingest::{
     ingest_usage_file_with, post_snapshot, SnapshotReceipt, SnapshotStatus, UploadStatus,
 };
-use pec_ledger::settle::{settle, SettleOptions};
+use pec_ledger::settle::{settle_with_progress, SettleOptions};
 use pec_ledger::snapshot::{AccessType, AssignmentType};
 use pec_ledger::statement::{render_csv, statement_from_store, Month, Statement};
 use pec_ledger::statement_html::render_html;
@@ -24,8 +24,17 @@ use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// A message for the person running `pec`: a line on stderr; with `--log-format json`, an
+/// `info` log event (target `pec`), so that stderr stays one JSON object per line.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::say(&format!($($arg)*))
+    };
+}
+
 mod backend;
 mod demo;
+mod progress;
 mod serve;
 
 use backend::{backend, Backend, StoreKind};
@@ -50,6 +59,11 @@ struct Cli {
     /// PEC_SECRETS_PREFIX; `serve` and `demo` are local only).
     #[arg(long, global = true, env = "PEC_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
     store: StoreKind,
+    /// Log lines on stderr: text (for people) or json (one JSON object per line, with the
+    /// upload, snapshot and run ids as fields). The level comes from PEC_LOG or RUST_LOG
+    /// (e.g. `info`, `warn,pec_ledger=debug`); default: warn for text, info for json.
+    #[arg(long, global = true, env = "PEC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -283,6 +297,48 @@ enum PartnerCommand {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether log lines (and messages) are JSON.
+pub fn json_logs() -> bool {
+    JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// See [`say!`].
+pub fn say(message: &str) {
+    if json_logs() {
+        tracing::info!(target: "pec", "{message}");
+    } else {
+        eprintln!("{message}");
+    }
+}
+
+/// Installs the log subscriber (stderr) and decides whether progress bars are drawn.
+fn init_logs(format: LogFormat) -> Result<(), Failure> {
+    use pec_aws::telemetry;
+    let (fmt, default) = match format {
+        LogFormat::Text => (telemetry::LogFormat::Text, "warn"),
+        LogFormat::Json => (telemetry::LogFormat::Json, telemetry::DEFAULT_FILTER),
+    };
+    let spec = telemetry::env_spec(&["PEC_LOG", "RUST_LOG"]);
+    let filter = telemetry::filter(spec.as_deref(), default)
+        .map_err(|e| Failure::usage(format!("PEC_LOG/RUST_LOG: {e}")))?;
+    let terminal = telemetry::stderr_is_terminal();
+    telemetry::init(fmt, filter, std::io::stderr, terminal);
+    progress::configure(terminal, format == LogFormat::Json);
+    JSON_LOGS.store(
+        format == LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    Ok(())
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ExplainFormat {
     Json,
@@ -406,7 +462,7 @@ fn snapshot_outcome(file: &Path, receipt: &SnapshotReceipt) -> Result<u8, Failur
     Ok(match receipt.status {
         SnapshotStatus::Accepted | SnapshotStatus::Duplicate => 0,
         SnapshotStatus::Rejected | SnapshotStatus::Conflict => {
-            eprintln!(
+            say!(
                 "snapshot {}: {} problem(s), nothing stored",
                 file.display(),
                 receipt.errors.len()
@@ -450,7 +506,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 )));
             }
             if !format.needs_mpn_id() && mpn_id.is_some() {
-                eprintln!("--mpn-id is ignored: a daily rated usage file carries its own MpnId");
+                say!("--mpn-id is ignored: a daily rated usage file carries its own MpnId");
             }
             let store = backend(&stores, kind, &data_dir)?.store();
             let name = file
@@ -461,12 +517,19 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 partner_id: partner.clone(),
                 mpn_id,
             };
+            let file_len = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            let bar = progress::bytes(file_len, &name);
+            let input = std::fs::File::open(&file)
+                .map(|f| std::io::BufReader::new(bar.wrap_read(f)))
+                .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
             let receipt =
-                ingest_usage_file_with(store, &config, &options, &name, open()?, Utc::now())?;
+                ingest_usage_file_with(store, &config, &options, &name, input, Utc::now());
+            bar.finish_and_clear();
+            let receipt = receipt?;
             print_json(&receipt)?;
             match receipt.status {
                 UploadStatus::Rejected => {
-                    eprintln!(
+                    say!(
                         "rejected: {} error(s) in {}; nothing was kept",
                         receipt.error_count,
                         file.display()
@@ -474,11 +537,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     Ok(3)
                 }
                 UploadStatus::Duplicate => {
-                    eprintln!("duplicate of upload {}: nothing changed", receipt.upload_id);
+                    say!("duplicate of upload {}: nothing changed", receipt.upload_id);
                     Ok(0)
                 }
                 UploadStatus::Accepted => {
-                    eprintln!(
+                    say!(
                         "accepted {} row(s) of {} as upload {}",
                         receipt.rows,
                         format.describe(),
@@ -526,7 +589,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 format!("pec access import: {what} ({})", file.display())
             });
             if principals.is_empty() {
-                eprintln!(
+                say!(
                     "no --principal-id: every assignment in {} counts as the partner's access",
                     file.display()
                 );
@@ -536,7 +599,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     .iter()
                     .any(|p| p.access_type.is_some_and(|t| t != AccessType::Aobo));
             if non_aobo && pal.as_deref().is_none_or(|p| p.trim().is_empty()) {
-                eprintln!(
+                say!(
                     "no --pal: LIGHTHOUSE, DIRECT and GDAP access earns only with a Partner Admin \
                      Link (PAL_MISSING)"
                 );
@@ -557,7 +620,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     let receipt =
                         post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
                     if receipt.status == SnapshotStatus::Accepted {
-                        eprintln!(
+                        say!(
                             "imported {} assignment(s) as snapshot {}",
                             snapshot.assignments.len(),
                             snapshot.snapshot_id
@@ -584,8 +647,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             store.prepare_for_settlement()?;
             let store = store.store();
             let opts = SettleOptions::new(&config, through, from, now.unwrap_or_else(Utc::now));
-            let summary = settle(store, &config, &opts)?;
-            eprintln!(
+            let bar = progress::settling();
+            let summary = settle_with_progress(store, &config, &opts, &mut progress::track(&bar));
+            bar.finish_and_clear();
+            let summary = summary?;
+            say!(
                 "settled {} resource-day(s) of {} customer(s) from {} through {}: {} entr(ies) appended",
                 summary.resource_days, summary.customers, opts.from, opts.through, summary.entries_appended
             );
@@ -614,7 +680,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 Some(path) => {
                     std::fs::write(&path, bytes)
                         .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
-                    eprintln!("statement written to {}", path.display());
+                    say!("statement written to {}", path.display());
                 }
                 None => write_stdout_bytes(&bytes)?,
             }
@@ -636,10 +702,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 return Ok(0);
             }
             if explanation.resource_days.is_empty() {
-                eprintln!("no usage and no ledger entry for {resource} on {date}");
+                say!("no usage and no ledger entry for {resource} on {date}");
             }
             for r in &explanation.resource_days {
-                eprintln!("{} {}: {}", r.customer_id, r.currency, r.answer);
+                say!("{} {}: {}", r.customer_id, r.currency, r.answer);
             }
             print_json(&explanation)?;
             Ok(0)
@@ -649,14 +715,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let report = pec_ledger::verify::verify(store)?;
             print_json(&report)?;
             if report.ok {
-                eprintln!(
+                say!(
                     "ledger verified: {} entries, {} resource-days",
-                    report.entries, report.resource_days
+                    report.entries,
+                    report.resource_days
                 );
                 Ok(0)
             } else {
                 for b in &report.breaks {
-                    eprintln!("BREAK {} entry {:?}: {}", b.resource_day, b.seq, b.problem);
+                    say!("BREAK {} entry {:?}: {}", b.resource_day, b.seq, b.problem);
                 }
                 Ok(4)
             }
@@ -675,12 +742,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 if !store.revoke_secret(&partner, &secret)? {
                     return Err(Failure::usage("no such active secret for this partner"));
                 }
-                eprintln!("secret revoked");
+                say!("secret revoked");
             } else {
                 pec_ledger::webhook_secret::validate(&secret).map_err(Failure::usage)?;
                 let active = store.active_secrets(&partner)?;
                 if active.iter().any(|s| s.secret == secret) {
-                    eprintln!("secret already active");
+                    say!("secret already active");
                 } else if active.len() >= 2 {
                     return Err(Failure::usage(
                         "two secrets are already active: revoke one with --revoke before adding another",
@@ -693,7 +760,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                             added_at: Utc::now(),
                         },
                     )?;
-                    eprintln!("secret added ({} active)", active.len() + 1);
+                    say!("secret added ({} active)", active.len() + 1);
                 }
             }
             let active = store.active_secrets(&partner)?.len();
@@ -724,7 +791,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 gzip,
             };
             let set = pec_ledger::generate::generate(&options, &out).map_err(Failure::internal)?;
-            eprintln!(
+            say!(
                 "generated {} usage row(s) and {} snapshot(s) in {}",
                 set.usage_rows,
                 set.snapshots,
@@ -749,10 +816,18 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if let Err(f) = init_logs(cli.log_format) {
+        eprintln!("pec: {}", f.message);
+        return ExitCode::from(f.code);
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("pec: {}", f.message);
+            if json_logs() {
+                tracing::error!(target: "pec", exit_code = f.code, "{}", f.message);
+            } else {
+                eprintln!("pec: {}", f.message);
+            }
             ExitCode::from(f.code)
         }
     }

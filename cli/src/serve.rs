@@ -70,7 +70,7 @@ pub fn run(data_dir: &Path, listen: &str) -> Result<u8, Failure> {
             .spawn(move || worker(&rx, &state))
             .map_err(Failure::internal)?;
     }
-    eprintln!(
+    say!(
         "pec serve: listening on http://{local} (data in {})",
         data_dir.display()
     );
@@ -83,7 +83,7 @@ pub fn run(data_dir: &Path, listen: &str) -> Result<u8, Failure> {
             }
             Err(e) => {
                 // E.g. out of file descriptors: wait a little rather than spin.
-                eprintln!("pec serve: accept failed: {e}");
+                say!("pec serve: accept failed: {e}");
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
@@ -150,17 +150,23 @@ fn serve_connection(stream: TcpStream, state: &State) {
     };
     let head_only = method == "HEAD";
     let written = write_response(&stream, &response, &path, head_only);
-    eprintln!(
-        "{} {} {} {}ms{}",
-        printable(&method),
-        printable(&path),
-        response.status,
-        started.elapsed().as_millis(),
-        match &written {
-            Ok(()) => String::new(),
-            Err(e) => format!(" (response not delivered: {e})"),
-        }
-    );
+    if crate::json_logs() {
+        tracing::info!(target: "pec", method = %printable(&method), path = %printable(&path),
+            status = response.status, ms = started.elapsed().as_millis() as u64,
+            delivered = written.is_ok(), "http request");
+    } else {
+        eprintln!(
+            "{} {} {} {}ms{}",
+            printable(&method),
+            printable(&path),
+            response.status,
+            started.elapsed().as_millis(),
+            match &written {
+                Ok(()) => String::new(),
+                Err(e) => format!(" (response not delivered: {e})"),
+            }
+        );
+    }
     let _ = stream.shutdown(Shutdown::Write);
     if unread && written.is_ok() {
         linger(reader.into_inner().stream);
@@ -175,7 +181,7 @@ fn respond(state: &State, request: &HttpRequest) -> HttpResponse {
     match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => {
-            eprintln!(
+            say!(
                 "pec serve: {} {}: {e}",
                 request.method,
                 printable(&request.path)
@@ -183,7 +189,7 @@ fn respond(state: &State, request: &HttpRequest) -> HttpResponse {
             error_response(500, "the server could not complete the request")
         }
         Err(_) => {
-            eprintln!(
+            say!(
                 "pec serve: {} {}: the handler panicked",
                 request.method,
                 printable(&request.path)

@@ -37,6 +37,17 @@ pub struct UploadReceipt {
     pub errors: Vec<RowError>,
 }
 
+impl UploadStatus {
+    /// The status as the receipt spells it (`accepted`, `duplicate`, `rejected`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadStatus::Accepted => "accepted",
+            UploadStatus::Duplicate => "duplicate",
+            UploadStatus::Rejected => "rejected",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SnapshotStatus {
@@ -45,6 +56,18 @@ pub enum SnapshotStatus {
     Rejected,
     /// The `snapshotId` was used before with other content.
     Conflict,
+}
+
+impl SnapshotStatus {
+    /// The status as the receipt spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotStatus::Accepted => "accepted",
+            SnapshotStatus::Duplicate => "duplicate",
+            SnapshotStatus::Rejected => "rejected",
+            SnapshotStatus::Conflict => "conflict",
+        }
+    }
 }
 
 /// What `pec access post` prints.
@@ -186,12 +209,26 @@ pub fn ingest_usage_file_with<R: Read>(
             return Err(store_error.unwrap_or(StoreError::Backend(msg)));
         }
     };
-    let receipt = |id: String, status| UploadReceipt {
-        upload_id: id,
-        status,
-        rows: report.rows,
-        error_count: report.error_count,
-        errors: report.errors.clone(),
+    // Built once, where the upload's outcome is final; the log event goes with it.
+    let receipt = |id: String, status: UploadStatus| {
+        tracing::info!(
+            upload_id = %id,
+            partner_id = %partner_id,
+            file_name,
+            sha256 = %report.sha256,
+            rows = report.rows,
+            error_count = report.error_count,
+            status = status.as_str(),
+            "usage upload {}",
+            status.as_str()
+        );
+        UploadReceipt {
+            upload_id: id,
+            status,
+            rows: report.rows,
+            error_count: report.error_count,
+            errors: report.errors.clone(),
+        }
     };
     if report.error_count > 0 {
         store.discard_upload(&upload_id)?;
@@ -240,6 +277,28 @@ pub fn post_snapshot(
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<SnapshotReceipt, StoreError> {
+    let mut customer_id = String::new();
+    let receipt = store_snapshot(store, partner_id, body, now, &mut customer_id)?;
+    tracing::info!(
+        snapshot_id = receipt.snapshot_id.as_deref().unwrap_or(""),
+        partner_id = %partner_id.trim().to_ascii_lowercase(),
+        customer_id = %customer_id,
+        status = receipt.status.as_str(),
+        error_count = receipt.errors.len(),
+        "access snapshot {}",
+        receipt.status.as_str()
+    );
+    Ok(receipt)
+}
+
+/// [`post_snapshot`] without the log event; `customer_id` is set once the body parses.
+fn store_snapshot(
+    store: &dyn Store,
+    partner_id: &str,
+    body: &[u8],
+    now: DateTime<Utc>,
+    customer_id: &mut String,
+) -> Result<SnapshotReceipt, StoreError> {
     let snapshot = match parse_snapshot(body, now) {
         Ok(s) => s,
         Err(errors) => {
@@ -258,6 +317,7 @@ pub fn post_snapshot(
         }
     };
     let snapshot_id = Some(snapshot.snapshot_id.clone());
+    customer_id.clone_from(&snapshot.customer_id);
     if snapshot.partner_id != partner_id.trim().to_ascii_lowercase() {
         return Ok(SnapshotReceipt {
             snapshot_id,

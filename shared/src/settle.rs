@@ -67,6 +67,18 @@ pub struct RunSummary {
     pub earned_credit_delta: Decimal,
     #[serde(with = "crate::decimal::as_string")]
     pub lost_credit_delta: Decimal,
+    /// The two deltas above by currency (amounts of different currencies are not added up).
+    pub credit_by_currency: BTreeMap<String, CurrencyCredit>,
+}
+
+/// Earned and lost credit appended by a run in one currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrencyCredit {
+    #[serde(with = "crate::decimal::as_string")]
+    pub earned_credit_delta: Decimal,
+    #[serde(with = "crate::decimal::as_string")]
+    pub lost_credit_delta: Decimal,
 }
 
 /// A resource-day's value as it should be now.
@@ -382,6 +394,8 @@ fn settle_customers_with_progress(
         customers: customers.len() as u64,
         ..Default::default()
     };
+    tracing::info!(run_id = %opts.run_id, from = %opts.from, through = %opts.through,
+        customers = customers.len(), "settlement started");
     for (i, (partner, customer)) in customers.iter().enumerate() {
         let access = load_access(store, config, partner, customer)?;
         let access = PreparedAccess::new(&access, &roles);
@@ -428,6 +442,12 @@ fn settle_customers_with_progress(
                             }
                             summary.earned_credit_delta += e.figures.earned_credit;
                             summary.lost_credit_delta += e.figures.lost_credit;
+                            let c = summary
+                                .credit_by_currency
+                                .entry(e.key.currency.clone())
+                                .or_default();
+                            c.earned_credit_delta += e.figures.earned_credit;
+                            c.lost_credit_delta += e.figures.lost_credit;
                         }
                         next = end;
                         break;
@@ -445,7 +465,25 @@ fn settle_customers_with_progress(
                 }
             }
         }
+        tracing::debug!(run_id = %opts.run_id, partner_id = %partner, customer_id = %customer,
+            "customer settled");
         progress(i + 1, customers.len());
     }
+    log_finished(&summary);
     Ok(summary)
+}
+
+/// The run's closing log events: the totals, then one event per currency.
+fn log_finished(s: &RunSummary) {
+    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    tracing::info!(run_id = %s.run_id, from = %date(s.from), through = %date(s.through),
+        customers = s.customers, resource_days = s.resource_days,
+        entries_appended = s.entries_appended, settlements = s.settlements,
+        adjustments = s.adjustments, unchanged = s.unchanged,
+        conflicts_retried = s.conflicts_retried, "settlement finished");
+    for (currency, c) in &s.credit_by_currency {
+        tracing::info!(run_id = %s.run_id, currency = %currency,
+            credit_earned = %crate::decimal::fmt_amount(c.earned_credit_delta),
+            credit_lost = %crate::decimal::fmt_amount(c.lost_credit_delta), "settlement credit");
+    }
 }

@@ -56,6 +56,23 @@ pub fn verify(store: &dyn Store) -> Result<VerifyReport, StoreError> {
         record(&mut report, found);
     }
     report.ok = report.break_count == 0;
+    if report.ok {
+        tracing::info!(
+            entries = report.entries,
+            resource_days = report.resource_days,
+            break_count = 0u64,
+            ok = true,
+            "ledger verified"
+        );
+    } else {
+        tracing::error!(
+            entries = report.entries,
+            resource_days = report.resource_days,
+            break_count = report.break_count,
+            ok = false,
+            "ledger verification failed"
+        );
+    }
     Ok(report)
 }
 

@@ -191,6 +191,8 @@ fn post_access_snapshot(
         ));
     }
     if let Err(reason) = authenticate(store, partner, request, body, now)? {
+        tracing::info!(partner_id = %partner, status = 401u16, reason = %reason,
+            "access snapshot request not authenticated");
         return Ok(unauthorized(reason));
     }
     let receipt = post_snapshot(store, partner, body, now)?;

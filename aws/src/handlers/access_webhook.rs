@@ -69,6 +69,41 @@ fn error(status: u16, code: &str, message: &str) -> ApiGatewayV2httpResponse {
     })
 }
 
+/// What became of a snapshot post, for the function's metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotOutcome {
+    /// 202: stored.
+    Accepted,
+    /// 200: the same snapshot was stored before.
+    Duplicate,
+    /// 4xx: not stored (signature, content type, size, schema, partner, conflict).
+    Rejected,
+}
+
+/// The outcome of a `POST …/access-snapshots` request from its response; `None` for any other
+/// request and for a 5xx (a failure the sender retries, not a verdict on the snapshot).
+pub fn snapshot_outcome(
+    event: &ApiGatewayV2httpRequest,
+    response: &ApiGatewayV2httpResponse,
+) -> Option<SnapshotOutcome> {
+    let path = event
+        .raw_path
+        .as_deref()
+        .or(event.request_context.http.path.as_deref())
+        .unwrap_or_default();
+    if event.request_context.http.method.as_str() != "POST"
+        || webhook::allowed_method(path) != Some("POST")
+    {
+        return None;
+    }
+    match response.status_code {
+        202 => Some(SnapshotOutcome::Accepted),
+        200 => Some(SnapshotOutcome::Duplicate),
+        400..=499 => Some(SnapshotOutcome::Rejected),
+        _ => None,
+    }
+}
+
 pub fn handle(
     aws: &Aws,
     event: &ApiGatewayV2httpRequest,
@@ -81,6 +116,9 @@ pub fn handle(
     match webhook::handle(&aws.store, &aws.objects, &request, now) {
         Ok(r) => Ok(to_gateway_response(r)),
         // A storage failure: 500, and the sender retries (its deliveries are idempotent).
-        Err(e) => Ok(error(500, "INTERNAL", &e.to_string())),
+        Err(e) => {
+            tracing::error!(error = %e, path = %request.path, "webhook request failed");
+            Ok(error(500, "INTERNAL", &e.to_string()))
+        }
     }
 }

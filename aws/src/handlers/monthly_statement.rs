@@ -82,6 +82,8 @@ fn write(
         .put_object(&keys[1], csv.as_bytes(), "text/csv; charset=utf-8")?;
     aws.objects
         .put_object(&keys[2], html.as_bytes(), "text/html; charset=utf-8")?;
+    tracing::info!(partner_id = %statement.partner_id, month = %statement.month,
+        keys = keys.len(), "statement written");
     Ok(Some(Written {
         partner_id: statement.partner_id,
         month: statement.month,

@@ -71,6 +71,8 @@ pub fn coordinate(
 ) -> Result<Plan, Failure> {
     let plan = plan(aws, event.time.unwrap_or(now))?;
     send(aws, &plan.messages)?;
+    tracing::info!(run_id = %plan.run_id, from = %plan.from, through = %plan.through,
+        customers = plan.customers, shards = plan.messages.len(), "settlement planned");
     Ok(plan)
 }
 
@@ -148,7 +150,17 @@ pub fn settle_shard(
 
 /// The worker: every message of the batch, failures reported one by one.
 pub fn work(aws: &Aws, event: &SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+    work_with_summaries(aws, event, now).0
+}
+
+/// [`work`], and the run summaries of the shards it settled (for the function's metrics).
+pub fn work_with_summaries(
+    aws: &Aws,
+    event: &SqsEvent,
+    now: DateTime<Utc>,
+) -> (SqsBatchResponse, Vec<RunSummary>) {
     let mut response = SqsBatchResponse::default();
+    let mut summaries = Vec::new();
     for m in &event.records {
         let id = m.message_id.clone().unwrap_or_default();
         let result = m
@@ -160,12 +172,15 @@ pub fn work(aws: &Aws, event: &SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse
                     .map_err(|e| Failure(format!("not a settlement shard: {e}")))
             })
             .and_then(|msg| settle_shard(aws, &msg, now));
-        if let Err(e) = result {
-            eprintln!("settlement shard {id} failed: {e}");
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
-            response.batch_item_failures.push(f);
+        match result {
+            Ok(summary) => summaries.push(summary),
+            Err(e) => {
+                tracing::error!(message_id = %id, error = %e, "settlement shard failed");
+                let mut f = BatchItemFailure::default();
+                f.item_identifier = id;
+                response.batch_item_failures.push(f);
+            }
         }
     }
-    response
+    (response, summaries)
 }

@@ -61,6 +61,7 @@ pub fn handle(aws: &Aws, event: &S3Event, now: DateTime<Utc>) -> Result<Vec<Outc
             .is_none_or(|n| n.starts_with("ObjectCreated"));
         let partner = upload_partner(&key).filter(|_| created);
         let Some(partner) = partner else {
+            tracing::debug!(key = %key, "not a usage upload; ignored");
             out.push(Outcome { key, receipt: None });
             continue;
         };
@@ -79,12 +80,17 @@ fn ingest_one(
 ) -> Result<Option<UploadReceipt>, Failure> {
     let Some(reader) = aws.objects.open(bucket, key)? else {
         // Deleted since the event was sent: nothing to ingest (failing would only retry).
-        eprintln!("s3://{bucket}/{key} no longer exists; nothing to ingest");
+        tracing::warn!(
+            bucket,
+            key,
+            "the object no longer exists; nothing to ingest"
+        );
         return Ok(None);
     };
     let failed = reader.transport_failed();
     let file_name = key.rsplit('/').next().unwrap_or(key);
-    let receipt = ingest_usage_file(&aws.store, &aws.config, partner, file_name, reader, now)?;
+    let receipt = tracing::info_span!("usage_upload", bucket, key)
+        .in_scope(|| ingest_usage_file(&aws.store, &aws.config, partner, file_name, reader, now))?;
     if failed.load(Ordering::SeqCst) {
         // The object could not be read to the end: not the file's fault. Fail, so the event is
         // delivered again (a rejected receipt would be wrong; nothing was accepted).

@@ -1,21 +1,23 @@
-//! nightly-settle-coordinator: EventBridge schedule → the run's shards sent to SQS.
+//! nightly-settle-coordinator: EventBridge schedule → the run's shards sent to SQS. Logs JSON
+//! lines on stdout.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use pec_aws::handlers::nightly_settle;
+use pec_aws::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    telemetry::init_lambda();
     let aws = pec_aws::Aws::from_env().await?;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| {
             let aws = aws.clone();
             async move {
-                pec_aws::blocking(aws, move |aws| {
+                telemetry::invoke(aws, move |aws| {
                     nightly_settle::coordinate(aws, &event.payload, chrono::Utc::now())
                 })
                 .await
-                .map_err(|e| e.0)
             }
         },
     ))
