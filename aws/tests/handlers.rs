@@ -659,7 +659,7 @@ fn end_to_end_matches_the_embedded_store() {
             .unwrap();
         for (i, f) in p.snapshot_files.iter().enumerate() {
             let body = std::fs::read(f).unwrap();
-            let (status, reply) = webhook(
+            let (status, reply, _) = webhook(
                 &env,
                 api_request(&p.partner_id, &body, post_now, SECRET, &format!("msg_{i}")),
                 post_now,
