@@ -14,7 +14,7 @@ pub mod s3;
 pub mod secrets;
 
 pub use dynamo::DynamoStore;
-pub use env::{AwsEnv, Clients};
+pub use env::{AwsEnv, ClientSettings, Clients};
 pub use s3::S3Objects;
 
 use pec_ledger::config::Config;
