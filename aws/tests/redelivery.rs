@@ -73,6 +73,7 @@ fn snapshots() -> Vec<Vec<u8>> {
         "2026-09-02T12:00:00Z",
         "2026-09-02T18:00:00Z",
         "2026-09-02T23:30:00Z",
+        "2026-09-03T00:30:00Z",
     ];
     let mut out = Vec::new();
     for (i, at) in times.iter().enumerate() {
