@@ -167,7 +167,7 @@ fn dynamodb_faults_are_retried_and_the_ledger_equals_a_clean_run() {
             "BatchWriteItem / BatchGetItem return half their items unprocessed",
             Box::new(|r: &common::proxy::Request| {
                 if matches!(r.op.as_str(), "BatchWriteItem" | "BatchGetItem")
-                    && r.op_index % 3 == 0
+                    && r.op_index.is_multiple_of(3)
                     && r.op_index < 60
                 {
                     Fault::Unprocessed
@@ -179,7 +179,7 @@ fn dynamodb_faults_are_retried_and_the_ledger_equals_a_clean_run() {
         (
             "TransactWriteItems cancelled with TransactionConflict",
             Box::new(|r: &common::proxy::Request| {
-                if r.op == "TransactWriteItems" && r.op_index % 2 == 0 && r.op_index < 40 {
+                if r.op == "TransactWriteItems" && r.op_index.is_multiple_of(2) && r.op_index < 40 {
                     Fault::TransactionConflict
                 } else {
                     Fault::Pass

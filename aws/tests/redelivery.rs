@@ -227,6 +227,10 @@ fn outcome(env: &TestAws) -> Outcome {
     }
 }
 
+/// A delivery order: its name, the upload events (indexes into [`files`]), whether the
+/// snapshots come reversed and twice, and the SQS batches of shard ids.
+type Delivery<'a> = (&'a str, &'a [usize], bool, Vec<Vec<&'a str>>);
+
 #[test]
 fn events_and_messages_twice_and_out_of_order_change_nothing() {
     let in_order = deliver(&[0, 1, 2], false, &[vec!["c1", "c2"]]);
@@ -239,7 +243,7 @@ fn events_and_messages_twice_and_out_of_order_change_nothing() {
     assert_eq!(in_order.receipts, 3);
     assert_eq!(in_order.usage.len(), 6);
 
-    let orders: [(&str, &[usize], bool, Vec<Vec<&str>>); 4] = [
+    let orders: [Delivery; 4] = [
         (
             "restated before the original, day 2 before day 1",
             &[2, 1, 0],
