@@ -89,11 +89,24 @@ fn item(pairs: Vec<(&str, AttributeValue)>) -> Item {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// An entry as stored: its canonical JSON and, beside it, its hash.
+/// An entry as stored: its canonical JSON and, beside it, its hash. An item that no longer reads
+/// as an entry (changed behind the ledger's back) is named by where it is filed: the
+/// resource-day (as `verify` prints it) and the entry's seq.
 fn entry_from_item(item: &Item) -> StoreResult<Entry> {
-    let mut e: Entry = from_json(get_s(item, "entry")?)?;
-    e.hash = get_s(item, "hash")?.to_string();
-    Ok(e)
+    let read = || -> StoreResult<Entry> {
+        let mut e: Entry = from_json(get_s(item, "entry")?)?;
+        e.hash = get_s(item, "hash")?.to_string();
+        Ok(e)
+    };
+    read().map_err(|err| {
+        let pk = get_s(item, "pk").unwrap_or("?");
+        let day = pk.strip_prefix("RD#").unwrap_or(pk).replace('#', " ");
+        let seq = get_s(item, "sk")
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+            .map_or_else(|| "?".to_string(), |n| n.to_string());
+        StoreError::Corrupt(format!("ledger entry {seq} of {day} cannot be read: {err}"))
+    })
 }
 
 /// A `ClientRequestToken` (≤ 36 characters) derived from the request's content, so a retry of

@@ -47,8 +47,64 @@ impl AwsEnv {
     }
 }
 
-/// The SDK clients, all with the standard retry mode (throttling and transient errors retried
-/// with exponential backoff and jitter) and, when set, the one endpoint URL.
+/// Timeouts and retries of every SDK client. [`ClientSettings::default`] is what the functions
+/// use: a request that hangs (a half-open connection, a stalled response) fails after seconds and
+/// is retried, instead of holding the Lambda until its own timeout (29 s for the webhook).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// Time to open a connection.
+    pub connect_timeout: Duration,
+    /// Time from sending a request to the first byte of its response.
+    pub read_timeout: Duration,
+    /// One attempt of an operation, up to its response's headers (a streamed body is guarded by
+    /// stalled-stream protection instead).
+    pub attempt_timeout: Duration,
+    /// An operation with all its retries.
+    pub operation_timeout: Duration,
+    /// Attempts per operation (standard retry mode: throttling, 5xx, timeouts and connection
+    /// errors retried with exponential backoff and full jitter).
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A streamed body (an S3 object being read) that delivers nothing for this long fails.
+    pub stall_grace: Duration,
+}
+
+impl Default for ClientSettings {
+    fn default() -> ClientSettings {
+        ClientSettings {
+            connect_timeout: Duration::from_secs(3),
+            read_timeout: Duration::from_secs(10),
+            attempt_timeout: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(25),
+            max_attempts: 10,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(5),
+            stall_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ClientSettings {
+    pub fn timeout_config(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .operation_attempt_timeout(self.attempt_timeout)
+            .operation_timeout(self.operation_timeout)
+            .build()
+    }
+
+    pub fn retry_config(&self) -> aws_config::retry::RetryConfig {
+        aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+}
+
+/// The SDK clients, all with [`ClientSettings`] (timeouts, the standard retry mode, stalled-stream
+/// protection) and, when set, the one endpoint URL.
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -61,12 +117,17 @@ pub struct Clients {
 
 impl Clients {
     pub async fn new(env: &AwsEnv) -> Clients {
-        let retry = aws_config::retry::RetryConfig::standard()
-            .with_max_attempts(10)
-            .with_initial_backoff(Duration::from_millis(50))
-            .with_max_backoff(Duration::from_secs(5));
-        let mut loader =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).retry_config(retry);
+        Self::with_settings(env, &ClientSettings::default()).await
+    }
+
+    pub async fn with_settings(env: &AwsEnv, settings: &ClientSettings) -> Clients {
+        let stall = aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+            .grace_period(settings.stall_grace)
+            .build();
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .retry_config(settings.retry_config())
+            .timeout_config(settings.timeout_config())
+            .stalled_stream_protection(stall);
         if let Some(url) = &env.endpoint_url {
             loader = loader.endpoint_url(url);
         }

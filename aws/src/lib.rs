@@ -16,7 +16,7 @@ pub mod secrets;
 pub mod telemetry;
 
 pub use dynamo::DynamoStore;
-pub use env::{AwsEnv, Clients};
+pub use env::{AwsEnv, ClientSettings, Clients};
 pub use s3::S3Objects;
 
 use pec_ledger::config::Config;

@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 struct Target {
     store: &'static str,
     env: Vec<(String, String)>,
+    /// The AWS resources (`--store aws` only).
+    aws: Option<pec_aws::AwsEnv>,
 }
 
 impl Target {
@@ -57,6 +59,7 @@ fn aws_target() -> Target {
     });
     Target {
         store: "aws",
+        aws: Some(env.clone()),
         env: vec![
             ("PEC_LEDGER_TABLE".into(), env.ledger_table),
             ("PEC_STATE_TABLE".into(), env.state_table),
@@ -73,6 +76,7 @@ fn pec_on_the_aws_store_matches_the_embedded_store() {
     let local = Target {
         store: "sqlite",
         env: vec![],
+        aws: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let inputs = dir.path().join("in");
@@ -174,4 +178,277 @@ fn pec_on_the_aws_store_matches_the_embedded_store() {
     assert_eq!(statements[0], statements[1]);
     let out = aws.pec(dir.path(), &["demo"]);
     assert_eq!(out.status.code(), Some(2), "demo is local only");
+}
+
+/// Tamper evidence on DynamoDB (issue 4, item 8): ledger items changed or deleted behind the
+/// product's back (raw `UpdateItem`/`DeleteItem`, as someone with table access could) make
+/// `pec --store aws verify` exit 4 and name the resource-day and entry; put back, it verifies.
+#[test]
+fn pec_verify_on_the_aws_store_names_a_changed_or_deleted_entry() {
+    let aws = aws_target();
+    let local = Target {
+        store: "sqlite",
+        env: vec![],
+        aws: None,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("in");
+    let generated = local.ok(
+        dir.path(),
+        &[
+            "generate",
+            "--out",
+            inputs.to_str().unwrap(),
+            "--partners",
+            "1",
+            "--customers",
+            "1",
+            "--subscriptions",
+            "1",
+            "--resources",
+            "2",
+            "--days",
+            "2",
+            "--snapshot-hours",
+            "12",
+        ],
+    );
+    let partner = generated["partners"][0]["partnerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let data = dir.path().join("aws");
+    let files = |kind: &str| -> Vec<String> {
+        generated["partners"][0][kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                inputs
+                    .join(f.as_str().unwrap())
+                    .to_string_lossy()
+                    .to_string()
+            })
+            .collect()
+    };
+    for f in files("usageFiles") {
+        aws.ok(&data, &["usage", "upload", &f, "--partner", &partner]);
+    }
+    // Settled before any snapshot (every day lost), then again with the snapshots: each
+    // resource-day with access gets an adjustment (seq 1).
+    aws.ok(
+        &data,
+        &[
+            "settle",
+            "--through",
+            "2026-09-02",
+            "--now",
+            "2026-09-03T01:00:00Z",
+        ],
+    );
+    for f in files("snapshotFiles") {
+        aws.ok(
+            &data,
+            &[
+                "access",
+                "post",
+                &f,
+                "--partner",
+                &partner,
+                "--now",
+                "2026-09-03T01:30:00Z",
+            ],
+        );
+    }
+    aws.ok(
+        &data,
+        &[
+            "settle",
+            "--through",
+            "2026-09-02",
+            "--now",
+            "2026-09-03T02:00:00Z",
+        ],
+    );
+    let report = aws.ok(&data, &["verify"]);
+    assert_eq!(report["ok"], true);
+
+    let env = aws.aws.clone().expect("AWS resources");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let clients = rt.block_on(pec_aws::Clients::new(&env));
+    let db = &clients.dynamodb;
+    let items = rt
+        .block_on(db.scan().table_name(&env.ledger_table).send())
+        .expect("scan")
+        .items
+        .unwrap_or_default();
+    assert_eq!(items.len() as u64, report["entries"].as_u64().unwrap());
+    let entry_of = |i: &pec_aws::dynamo::Item| -> pec_ledger::ledger::Entry {
+        serde_json::from_str(i["entry"].as_s().unwrap()).unwrap()
+    };
+    // A resource-day with an adjustment: its two items.
+    let adjusted = items
+        .iter()
+        .find(|i| entry_of(i).seq == 1)
+        .expect("an adjusted resource-day");
+    let day = entry_of(adjusted).key;
+    let first = items
+        .iter()
+        .find(|i| entry_of(i).seq == 0 && entry_of(i).key == day)
+        .expect("its first entry")
+        .clone();
+    let second = adjusted.clone();
+    let rd = day.to_string();
+    let key = |i: &pec_aws::dynamo::Item| {
+        (
+            i["pk"].as_s().unwrap().clone(),
+            i["sk"].as_s().unwrap().clone(),
+        )
+    };
+    let put_back = |i: &pec_aws::dynamo::Item| {
+        rt.block_on(
+            db.put_item()
+                .table_name(&env.ledger_table)
+                .set_item(Some(i.clone()))
+                .send(),
+        )
+        .expect("put back");
+    };
+    let delete = |i: &pec_aws::dynamo::Item| {
+        let (pk, sk) = key(i);
+        rt.block_on(
+            db.delete_item()
+                .table_name(&env.ledger_table)
+                .key("pk", pec_aws::dynamo::s(pk))
+                .key("sk", pec_aws::dynamo::s(sk))
+                .send(),
+        )
+        .expect("DeleteItem");
+    };
+    let set_entry = |i: &pec_aws::dynamo::Item, text: String| {
+        let (pk, sk) = key(i);
+        rt.block_on(
+            db.update_item()
+                .table_name(&env.ledger_table)
+                .key("pk", pec_aws::dynamo::s(pk))
+                .key("sk", pec_aws::dynamo::s(sk))
+                .update_expression("SET #e = :e")
+                .expression_attribute_names("#e", "entry")
+                .expression_attribute_values(":e", pec_aws::dynamo::s(text))
+                .send(),
+        )
+        .expect("UpdateItem");
+    };
+    let broken = |case: &str, expected: Vec<(Option<u32>, &str)>| {
+        let out = aws.pec(&data, &["verify"]);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(4), "{case}: {stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["ok"], false);
+        let got: Vec<(String, Option<u32>, String)> = report["breaks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["resourceDay"].as_str().unwrap().to_string(),
+                    b["seq"].as_u64().map(|s| s as u32),
+                    b["problem"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, Option<u32>, String)> = expected
+            .iter()
+            .map(|(seq, p)| (rd.clone(), *seq, p.to_string()))
+            .collect();
+        assert_eq!(got, want, "{case}");
+        assert!(
+            stderr.contains(&format!("BREAK {rd} entry")),
+            "{case}: {stderr}"
+        );
+    };
+    let verified = || {
+        let r = aws.ok(&data, &["verify"]);
+        assert_eq!(r["ok"], true);
+    };
+
+    // 1. The first entry's earned credit changed in place.
+    let mut changed: serde_json::Value =
+        serde_json::from_str(first["entry"].as_s().unwrap()).unwrap();
+    changed["figures"]["earnedCredit"] = serde_json::json!("999");
+    set_entry(&first, changed.to_string());
+    broken(
+        "an entry's figure changed",
+        vec![
+            (
+                Some(0),
+                "hash does not match the entry's content (entry changed)",
+            ),
+            (
+                None,
+                "sum of entries differs from the resource-day's recorded value",
+            ),
+        ],
+    );
+    put_back(&first);
+    verified();
+
+    // 2. The adjustment deleted.
+    delete(&second);
+    broken(
+        "the last entry deleted",
+        vec![
+            (Some(1), "head says entry 1 is last, ledger ends at entry 0"),
+            (
+                None,
+                "sum of entries differs from the resource-day's recorded value",
+            ),
+        ],
+    );
+    put_back(&second);
+    verified();
+
+    // 3. The first entry deleted.
+    delete(&first);
+    broken(
+        "the first entry deleted",
+        vec![
+            (Some(1), "sequence gap: expected entry 0, found 1"),
+            (
+                Some(1),
+                "chain broken: prevHash is not the previous entry's hash",
+            ),
+            (Some(1), "entry 0 should be SETTLEMENT"),
+            (
+                None,
+                "sum of entries differs from the resource-day's recorded value",
+            ),
+        ],
+    );
+    put_back(&first);
+    verified();
+
+    // 4. Both deleted: the head remains.
+    delete(&first);
+    delete(&second);
+    broken(
+        "the resource-day's entries deleted",
+        vec![(Some(1), "head record without entries (entries deleted)")],
+    );
+    put_back(&first);
+    put_back(&second);
+    verified();
+
+    // 5. The entry replaced by something that is not an entry at all: verify fails and names
+    // it (the walk cannot go on past an item it cannot read).
+    set_entry(&second, "{\"figures\": \"gone\"}".into());
+    let out = aws.pec(&data, &["verify"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("ledger entry 1 of {rd} cannot be read")),
+        "{stderr}"
+    );
+    put_back(&second);
+    verified();
 }

@@ -65,10 +65,25 @@ pub fn handle(aws: &Aws, event: &S3Event, now: DateTime<Utc>) -> Result<Vec<Outc
             out.push(Outcome { key, receipt: None });
             continue;
         };
-        let receipt = ingest_one(aws, &bucket, &key, &partner, now)?;
+        let receipt = ingest_one(aws, &bucket, &key, &partner, received_at(record, now))?;
         out.push(Outcome { key, receipt });
     }
     Ok(out)
+}
+
+/// When the file arrived: the event's time (when S3 stored the object), so "latest accepted
+/// wins" follows the order in which the partner uploaded, whatever the order (and number of
+/// times) the events are delivered in. `now` when the event has no time (or one in the future).
+pub fn received_at(
+    record: &aws_lambda_events::event::s3::S3EventRecord,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let t = record.event_time;
+    if t.timestamp() > 0 && t <= now {
+        t
+    } else {
+        now
+    }
 }
 
 fn ingest_one(
@@ -102,10 +117,14 @@ fn ingest_one(
     match receipt.status {
         UploadStatus::Duplicate => {
             // The first upload's receipt stays as it is; a missing one (the first run stopped
-            // before writing it) is written now.
+            // after the commit, before writing it) is written now, as what it was: accepted.
             if aws.objects.get_object(&receipt_key)?.is_none() {
+                let first = UploadReceipt {
+                    status: UploadStatus::Accepted,
+                    ..receipt.clone()
+                };
                 aws.objects
-                    .put_object(&receipt_key, &json(&receipt)?, "application/json")?;
+                    .put_object(&receipt_key, &json(&first)?, "application/json")?;
             }
         }
         UploadStatus::Accepted => {
