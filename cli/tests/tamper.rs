@@ -161,8 +161,11 @@ fn rewrite(db: &Connection, seq: u32, e: &Entry) {
     assert_eq!(n, 1);
 }
 
-/// (resourceDay, seq, problem) of every break.
-fn breaks(report: &Value) -> Vec<(String, Option<u64>, String)> {
+/// (resourceDay, seq, problem) of a break.
+type Break = (String, Option<u64>, String);
+
+/// Every break of a verify report.
+fn breaks(report: &Value) -> Vec<Break> {
     report["breaks"]
         .as_array()
         .expect("breaks")
@@ -177,7 +180,7 @@ fn breaks(report: &Value) -> Vec<(String, Option<u64>, String)> {
         .collect()
 }
 
-fn b(seq: Option<u64>, problem: &str) -> (String, Option<u64>, String) {
+fn b(seq: Option<u64>, problem: &str) -> Break {
     (DAY.to_string(), seq, problem.to_string())
 }
 
@@ -191,7 +194,7 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
     assert_eq!(e1.figures.list_amount.to_string(), "6.912");
     assert_eq!(e1.prev_hash, e0.hash);
 
-    let mut cases: Vec<(&str, Vec<(String, Option<u64>, String)>)> = Vec::new();
+    let mut cases: Vec<(&str, Vec<Break>)> = Vec::new();
 
     // 1. One amount changed in place (the JSON only).
     let (dir, db) = tampered(root.path(), &pristine, "amount");
@@ -364,7 +367,7 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
 }
 
 /// Runs verify on a tampered directory: it must exit 4.
-fn verify_breaks(dir: &Path) -> Vec<(String, Option<u64>, String)> {
+fn verify_breaks(dir: &Path) -> Vec<Break> {
     let (code, report) = verify(dir);
     assert_eq!(code, 4, "{report}");
     assert_eq!(report["ok"], false);

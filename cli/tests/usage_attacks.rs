@@ -103,8 +103,11 @@ fn totals(data: &Path) -> Value {
     s["currencies"][0]["totals"].clone()
 }
 
-/// (line, column, message) of each listed error.
-fn errors(receipt: &Value) -> Vec<(u64, String, String)> {
+/// (line, column, message) of a listed error.
+type RowError = (u64, String, String);
+
+/// Every listed error of a receipt.
+fn errors(receipt: &Value) -> Vec<RowError> {
     receipt["errors"]
         .as_array()
         .expect("errors")
@@ -119,7 +122,7 @@ fn errors(receipt: &Value) -> Vec<(u64, String, String)> {
         .collect()
 }
 
-fn e(line: u64, column: &str, message: &str) -> (u64, String, String) {
+fn e(line: u64, column: &str, message: &str) -> RowError {
     (line, column.to_string(), message.to_string())
 }
 
@@ -130,7 +133,7 @@ fn broken_files_are_rejected_whole_naming_the_line_and_store_nothing() {
     let before = holdings(&data);
     let good = usage_file(&[usage_row(&[]), usage_row(&[("MeterId", "m2")])]);
 
-    let mut cases: Vec<(&str, Vec<u8>, u64, Vec<(u64, String, String)>)> = Vec::new();
+    let mut cases: Vec<(&str, Vec<u8>, u64, Vec<RowError>)> = Vec::new();
     // Truncated gzip: half of a compressed file of 2,000 rows.
     let rows: Vec<String> = (0..2000)
         .map(|i| usage_row(&[("MeterId", &format!("meter-{i}"))]))
@@ -149,7 +152,7 @@ fn broken_files_are_rejected_whole_naming_the_line_and_store_nothing() {
     ));
     // Wrong delimiters.
     // (The header is then one unknown column: every required header is missing.)
-    let missing: Vec<(u64, String, String)> = USAGE_HEADER
+    let missing: Vec<RowError> = USAGE_HEADER
         .iter()
         .filter(|h| !["CustomerName", "Tier2MpnId", "Tags"].contains(h))
         .map(|h| e(1, h, &format!("missing required header {h}")))
@@ -311,17 +314,20 @@ fn formula_cells_from_usage_files_are_neutralised_in_csv_statements() {
     let (code, r) = upload(&data, "formulas.csv", &usage_file(&rows));
     assert_eq!((code, r["status"].as_str()), (0, Some("accepted")), "{r}");
     let csv = String::from_utf8(settle_and_statement(&data, PARTNER, "csv")).unwrap();
-    eprintln!("{csv}");
-    for line in csv.lines() {
-        for cell in line.split(',') {
-            let cell = cell.trim_start_matches('"');
-            assert!(
-                !cell.starts_with(['=', '+', '@', '\t', '\r'])
-                    && !(cell.starts_with('-') && cell.parse::<f64>().is_err()),
-                "{cell:?} in {line:?}"
-            );
-        }
-    }
+    // Text cells that start with =, +, -, @ get a leading quote (OWASP); the tab-prefixed
+    // Tier2MpnId was trimmed on reading; amounts such as -1.5 stay numbers.
+    let p = PARTNER;
+    let expected = [
+        "\u{feff}section,partner_id,month,currency,customer_id,tier2_mpn_id,subscription_id,date,usage_month,reason,list_amount,eligible_amount,ineligible_amount,earned_credit,lost_credit,microsoft_credit,variance,effective_rate".to_string(),
+        format!("total,{p},2026-09,USD,,,,,,,18.5,18.5,0,0,2.775,2.775,-2.775,0"),
+        format!("lost_by_reason,{p},2026-09,USD,,,,,,NO_EVIDENCE,,,,,2.775,,,"),
+        format!("customer,{p},2026-09,USD,'-2+3,TAB,,,,,-1.5,-1.5,0,0,-0.225,-0.225,0.225,0"),
+        format!("subscription,{p},2026-09,USD,'-2+3,TAB,{SUB},,,,-1.5,-1.5,0,0,-0.225,-0.225,0.225,0"),
+        format!("customer,{p},2026-09,USD,\"'=hyperlink(\"\"http://evil.example\"\",\"\"x\"\")\",'@SUM(A1),,,,,20,20,0,0,3,3,-3,0"),
+        format!("subscription,{p},2026-09,USD,\"'=hyperlink(\"\"http://evil.example\"\",\"\"x\"\")\",'@SUM(A1),'+cmd|' /c calc'!a0,,,,20,20,0,0,3,3,-3,0"),
+        format!("day,{p},2026-09,USD,,,,2026-09-01,,,,,,0,2.775,2.775,,"),
+    ];
+    assert_eq!(csv, expected.join("\r\n") + "\r\n");
 }
 
 #[test]
@@ -478,8 +484,9 @@ fn one_bad_row_among_a_million_rejects_the_whole_file() {
     let root = tempfile::tempdir().unwrap();
     let data = store_with_one_upload(root.path());
     let before = holdings(&data);
-    // 1,000,000 rows over 60,000 resource-days (so that usage is staged several times before
-    // the bad row is read), the bad one on file line 987,654.
+    // 1,000,000 rows over 10,000 resource-days, 100 consecutive rows each (so that the first
+    // 8,192 resource-days are staged before the bad row is read), the bad one on file line
+    // 987,654.
     let path = root.path().join("million.csv");
     {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
@@ -496,9 +503,8 @@ fn one_bad_row_among_a_million_rejects_the_whole_file() {
             }
             write!(
                 out,
-                "{a}2026-09-0{}{b}/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/app-{}{c}",
-                1 + i % 3,
-                i % 20_000
+                "{a}2026-09-01{b}/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/app-{}{c}",
+                i / 100
             )
             .unwrap();
         }

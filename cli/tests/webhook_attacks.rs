@@ -198,7 +198,7 @@ fn the_webhook_attack_catalogue_gets_its_statuses_and_stores_nothing() {
         ("all zero, 32 bytes", format!("v1,{}=", "A".repeat(43))),
         (
             "the valid one after eight bad ones (only eight are tried)",
-            format!("{} {valid_signature}", vec!["v1,AAAA"; 8].join(" ")),
+            format!("{} {valid_signature}", ["v1,AAAA"; 8].join(" ")),
         ),
     ] {
         add(
