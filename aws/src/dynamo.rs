@@ -101,11 +101,14 @@ fn entry_from_item(item: &Item) -> StoreResult<Entry> {
     read().map_err(|err| {
         let pk = get_s(item, "pk").unwrap_or("?");
         let day = pk.strip_prefix("RD#").unwrap_or(pk).replace('#', " ");
-        let seq = get_s(item, "sk")
-            .ok()
-            .and_then(|s| s.parse::<u32>().ok())
-            .map_or_else(|| "?".to_string(), |n| n.to_string());
-        StoreError::Corrupt(format!("ledger entry {seq} of {day} cannot be read: {err}"))
+        match get_s(item, "sk").ok().and_then(|s| s.parse::<u32>().ok()) {
+            Some(seq) => StoreError::UnreadableEntry {
+                resource_day: day,
+                seq,
+                message: err.to_string(),
+            },
+            None => StoreError::Corrupt(format!("ledger entry ? of {day} cannot be read: {err}")),
+        }
     })
 }
 

@@ -439,15 +439,22 @@ fn pec_verify_on_the_aws_store_names_a_changed_or_deleted_entry() {
     put_back(&second);
     verified();
 
-    // 5. The entry replaced by something that is not an entry at all: verify fails and names
-    // it (the walk cannot go on past an item it cannot read).
+    // 5. The entry replaced by something that is not an entry at all: exit 4, one break that
+    // names the entry (the walk cannot go on past an item it cannot read).
     set_entry(&second, "{\"figures\": \"gone\"}".into());
     let out = aws.pec(&data, &["verify"]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let breaks = report["breaks"].as_array().unwrap();
+    assert_eq!(breaks.len(), 1, "{report}");
+    assert_eq!(breaks[0]["resourceDay"].as_str(), Some(rd.as_str()));
+    assert_eq!(breaks[0]["seq"].as_u64(), Some(1));
+    let problem = breaks[0]["problem"].as_str().unwrap();
     assert!(
-        stderr.contains(&format!("ledger entry 1 of {rd} cannot be read")),
-        "{stderr}"
+        problem.starts_with("entry cannot be read (changed outside the ledger): ")
+            && problem.ends_with("; verification stopped here"),
+        "{problem}"
     );
     put_back(&second);
     verified();

@@ -366,12 +366,20 @@ pub fn verify_resource_day(
             "head record without entries (entries deleted)".into(),
         ),
         (Some(h), Some(last)) => {
-            if h.seq != last.seq || h.hash != last.hash {
+            if h.seq != last.seq {
                 push(
                     Some(h.seq),
                     format!(
                         "head says entry {} is last, ledger ends at entry {}",
                         h.seq, last.seq
+                    ),
+                );
+            } else if h.hash != last.hash {
+                push(
+                    Some(h.seq),
+                    format!(
+                        "last entry {} is not the one the head recorded: its hash differs (entry replaced)",
+                        h.seq
                     ),
                 );
             }

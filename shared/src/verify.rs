@@ -38,7 +38,7 @@ pub fn verify(store: &dyn Store) -> Result<VerifyReport, StoreError> {
         }
         entries.clear();
     };
-    store.for_each_entry(&EntryFilter::default(), &mut |e| {
+    let walked = store.for_each_entry(&EntryFilter::default(), &mut |e| {
         report.entries += 1;
         let same = current.first().map(|f| f.key == e.key).unwrap_or(true);
         if !same {
@@ -46,7 +46,29 @@ pub fn verify(store: &dyn Store) -> Result<VerifyReport, StoreError> {
         }
         current.push(e);
         Ok(())
-    })?;
+    });
+    if let Err(StoreError::UnreadableEntry {
+        resource_day,
+        seq,
+        message,
+    }) = walked
+    {
+        // An entry changed so that it no longer parses: a break, named; the entries after it
+        // cannot be walked.
+        record(
+            &mut report,
+            vec![LedgerBreak {
+                resource_day,
+                seq: Some(seq),
+                problem: format!(
+                    "entry cannot be read (changed outside the ledger): {message}; verification stopped here"
+                ),
+            }],
+        );
+        report.ok = false;
+        return Ok(report);
+    }
+    walked?;
     finish(&mut current, &mut report, &mut heads);
     let mut orphans: Vec<Head> = heads.into_values().collect();
     orphans.sort_by(|a, b| a.key.cmp(&b.key));

@@ -19,6 +19,14 @@ pub enum StoreError {
     Backend(String),
     #[error("store data is corrupt: {0}")]
     Corrupt(String),
+    /// A stored ledger entry that no longer reads as an entry (changed behind the ledger's
+    /// back): where it is filed, so that `verify` can name it.
+    #[error("ledger entry {seq} of {resource_day} cannot be read: {message}")]
+    UnreadableEntry {
+        resource_day: String,
+        seq: u32,
+        message: String,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -168,9 +168,23 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(corrupt)
 }
 
+/// The columns of a stored entry: its canonical JSON, its hash, and where it is filed.
+const ENTRY_COLUMNS: &str =
+    "entry, hash, partner_id || ' ' || customer_id || ' ' || resource_id || ' ' || usage_date || ' ' || currency, seq";
+
+type EntryRow = (String, String, String, u32);
+
+fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
 /// An entry as stored: its canonical JSON and, beside it, its hash.
-fn entry_from_row((json, hash): (String, String)) -> StoreResult<Entry> {
-    let mut e: Entry = from_json(&json)?;
+fn entry_from_row((json, hash, resource_day, seq): EntryRow) -> StoreResult<Entry> {
+    let mut e: Entry = serde_json::from_str(&json).map_err(|e| StoreError::UnreadableEntry {
+        resource_day,
+        seq,
+        message: e.to_string(),
+    })?;
     e.hash = hash;
     Ok(e)
 }
@@ -507,9 +521,9 @@ impl LedgerStore for SqliteStore {
         let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT entry, hash FROM ledger_entries WHERE (?1 IS NULL OR partner_id = ?1) AND (?2 IS NULL OR resource_id = ?2) \
+                &format!("SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE (?1 IS NULL OR partner_id = ?1) AND (?2 IS NULL OR resource_id = ?2) \
                  AND (?3 IS NULL OR usage_date >= ?3) AND (?4 IS NULL OR usage_date <= ?4) AND (?5 IS NULL OR posted_at <= ?5) \
-                 ORDER BY partner_id, customer_id, resource_id, usage_date, currency, seq",
+                 ORDER BY partner_id, customer_id, resource_id, usage_date, currency, seq"),
             )
             .map_err(backend)?;
         let rows = stmt
@@ -521,7 +535,7 @@ impl LedgerStore for SqliteStore {
                     filter.usage_through.map(day),
                     filter.posted_through.map(ts)
                 ],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                entry_row,
             )
             .map_err(backend)?;
         for row in rows {
@@ -540,14 +554,12 @@ impl LedgerStore for SqliteStore {
         let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT entry, hash FROM ledger_entries WHERE partner_id = ?1 AND posted_at >= ?2 AND posted_at < ?3 \
-                 ORDER BY posted_at, customer_id, resource_id, usage_date, currency, seq",
+                &format!("SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE partner_id = ?1 AND posted_at >= ?2 AND posted_at < ?3 \
+                 ORDER BY posted_at, customer_id, resource_id, usage_date, currency, seq"),
             )
             .map_err(backend)?;
         let rows = stmt
-            .query_map(params![partner_id, ts(from), ts(to)], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
+            .query_map(params![partner_id, ts(from), ts(to)], entry_row)
             .map_err(backend)?;
         for row in rows {
             visit(entry_from_row(row.map_err(backend)?)?)?;
