@@ -2114,6 +2114,12 @@ mod tests {
             let (customer, subscription, _, mpn, tier2, customer_name) = ids;
             let (meter_id, meter_name, category, sub_category, product, publisher, charge) = meter;
             let (days, form, uri_tail, price, quantity, pec, currency, (benefit, tags)) = rest;
+            // A larger line amount is rejected (MAX_LINE_AMOUNT).
+            let price = if (price * quantity).abs() > MAX_LINE_AMOUNT {
+                price / Decimal::from(1_000_000)
+            } else {
+                price
+            };
             let date = day(1990, 1, 1) + Duration::days(days);
             let date_text = match form {
                 0 => date.format("%Y-%m-%d").to_string(),
