@@ -1793,9 +1793,10 @@ mod tests {
             .contains("PartnerEarnedCreditPercentage"));
     }
 
-    /// Found by the `usage_file` fuzz target (`fuzz/`): two lines of 5 × 10^28 each were read
-    /// as valid, and adding them up in ingestion (`UsageGroups::add`) overflowed `Decimal`, a
-    /// panic. A line's amount is now bounded by [`MAX_LINE_AMOUNT`].
+    /// Found with the `usage_file` fuzz target (`fuzz/`; an input written for its aggregation
+    /// invariant): two lines of 5 × 10^28 each were read as valid, and adding them up in
+    /// ingestion (`UsageGroups::add`) overflowed `Decimal`, a panic. A line's amount is now
+    /// bounded by [`MAX_LINE_AMOUNT`].
     #[test]
     fn line_amounts_are_bounded_so_that_sums_cannot_overflow() {
         let mut records = example_records();

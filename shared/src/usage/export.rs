@@ -1307,7 +1307,7 @@ mod tests {
         );
     }
 
-    /// Found by the `usage_file` fuzz target (`fuzz/`): see `usage::MAX_LINE_AMOUNT`.
+    /// Found with the `usage_file` fuzz target (`fuzz/`): see `usage::MAX_LINE_AMOUNT`.
     #[test]
     fn export_line_amounts_are_bounded() {
         let (report, lines) = read(&with(COST_DETAILS, 0, "quantity", "5000000000000000"));
