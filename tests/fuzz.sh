@@ -38,7 +38,7 @@ for t in "${TARGETS[@]}"; do
   cargo +nightly fuzz run "${BUILD[@]}" "$t" "$scratch" "fuzz/corpus/$t" -- \
     -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2048 \
     -artifact_prefix="$artifacts/" >"$log" 2>&1 || status=$?
-  grep -E '^#[0-9]+ +(INITED|DONE)' "$log" || true
+  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" || true
   if [ "$status" -ne 0 ] || [ -n "$(ls -A "$artifacts")" ]; then
     tail -n 80 "$log" >&2
     echo "fuzz.sh: $t failed (exit $status); failing input: $artifacts/" >&2
