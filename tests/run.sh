@@ -42,6 +42,9 @@ for seed in 1 2 3 4 5 6 7 8; do
   oracle_runs=$((oracle_runs + 1))
 done
 
+echo "== fuzz: a short coverage-guided run of each fuzz target over its corpus (fuzz/README.md)"
+./tests/fuzz.sh
+
 # A closing line for CI, summed over every test binary and oracle run (any failure above has
 # already stopped the script).
 awk -v extra="$oracle_runs" '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p + extra, f }' "$TARGET/test-output.txt"

@@ -35,6 +35,19 @@ pub const MAX_REPORTED_ERRORS: usize = 100;
 /// decoded bytes. A longer one is almost surely an unclosed quote; the file is rejected there.
 pub const MAX_RECORD_BYTES: u64 = 1 << 20;
 
+/// The largest list amount (`|Quantity × UnitPrice|`) one line may have: 10^15 in its pricing
+/// currency. A larger line is rejected, so that ingestion, settlement and statements can add up
+/// lines (up to ~10^13 of them) within `Decimal`'s range (~7.9 × 10^28) instead of overflowing.
+pub const MAX_LINE_AMOUNT: Decimal = Decimal::from_parts(0xA4C6_8000, 0x0003_8D7E, 0, false, 0);
+
+/// The error of a line whose amount is above [`MAX_LINE_AMOUNT`].
+fn amount_too_large(amount: Decimal) -> String {
+    format!(
+        "the line's amount (quantity × unit price) is {amount}, more than the \
+         ±{MAX_LINE_AMOUNT} a usage line may have"
+    )
+}
+
 /// How many characters of a bad value an error repeats.
 const MAX_VALUE_CHARS: usize = 200;
 
@@ -756,6 +769,10 @@ fn check_row<'a>(
                         "Quantity × UnitPrice × PartnerEarnedCreditPercentage is too large to \
                          compute"
                             .into()
+                    });
+                } else if amount.abs() > MAX_LINE_AMOUNT {
+                    errors.add(line, COLUMNS[QUANTITY], values[QUANTITY], || {
+                        amount_too_large(amount)
                     });
                 }
             }
@@ -1776,6 +1793,45 @@ mod tests {
             .contains("PartnerEarnedCreditPercentage"));
     }
 
+    /// Found with the `usage_file` fuzz target (`fuzz/`; an input written for its aggregation
+    /// invariant): two lines of 5 × 10^28 each were read as valid, and adding them up in
+    /// ingestion (`UsageGroups::add`) overflowed `Decimal`, a panic. A line's amount is now
+    /// bounded by [`MAX_LINE_AMOUNT`].
+    #[test]
+    fn line_amounts_are_bounded_so_that_sums_cannot_overflow() {
+        let mut records = example_records();
+        for row in [1, 2] {
+            records[row][col("UnitPrice")] = "50000000000000000000000000000".into();
+            records[row][col("Quantity")] = "1".into();
+            records[row][col("PartnerEarnedCreditPercentage")] = "0".into();
+        }
+        let (report, lines) = read(&write_csv(&records, false));
+        assert!(lines.is_empty());
+        let error = |line| RowError {
+            line,
+            column: "Quantity".into(),
+            value: "1".into(),
+            message: "the line's amount (quantity × unit price) is \
+                      50000000000000000000000000000, more than the ±1000000000000000 a usage \
+                      line may have"
+                .into(),
+        };
+        assert_eq!(report.errors, vec![error(2), error(3)]);
+
+        // The bound itself is allowed, either sign; a cent more is not.
+        let amount = |price: &str, quantity: &str| {
+            let mut records = example_records();
+            records[1][col("UnitPrice")] = price.into();
+            records[1][col("Quantity")] = quantity.into();
+            let (report, lines) = read(&write_csv(&records, false));
+            (report.error_count, lines.len())
+        };
+        assert_eq!(amount("1000000000000000", "1"), (0, 8));
+        assert_eq!(amount("0.5", "-2000000000000000"), (0, 8));
+        assert_eq!(amount("1000000000000000.01", "1"), (1, 0));
+        assert_eq!(amount("-1000000000000000", "1.000000000000001"), (1, 0));
+    }
+
     #[test]
     fn a_quoted_newline_spans_lines() {
         let mut records = example_records();
@@ -2059,6 +2115,12 @@ mod tests {
             let (customer, subscription, _, mpn, tier2, customer_name) = ids;
             let (meter_id, meter_name, category, sub_category, product, publisher, charge) = meter;
             let (days, form, uri_tail, price, quantity, pec, currency, (benefit, tags)) = rest;
+            // A larger line amount is rejected (MAX_LINE_AMOUNT).
+            let price = if (price * quantity).abs() > MAX_LINE_AMOUNT {
+                price / Decimal::from(1_000_000)
+            } else {
+                price
+            };
             let date = day(1990, 1, 1) + Duration::days(days);
             let date_text = match form {
                 0 => date.format("%Y-%m-%d").to_string(),

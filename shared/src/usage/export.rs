@@ -11,8 +11,8 @@
 //! (line, column, value, message), all-or-nothing hand-over and limits.
 
 use super::{
-    next_record, parse_usage_date, record_text, Context, Errors, LineTracker, Progress,
-    UsageFormat, UsageLine,
+    amount_too_large, next_record, parse_usage_date, record_text, Context, Errors, LineTracker,
+    Progress, UsageFormat, UsageLine, MAX_LINE_AMOUNT,
 };
 use crate::decimal::{parse_decimal, parse_percentage};
 use crate::ids::{normalize_guid, usage_resource_key};
@@ -589,6 +589,8 @@ fn check_row(
                     errors.add(line, name, value, || {
                         "the amount × the PEC percentage is too large to compute".into()
                     });
+                } else if amount.abs() > MAX_LINE_AMOUNT {
+                    errors.add(line, name, value, || amount_too_large(amount));
                 }
             }
         }
@@ -1303,6 +1305,27 @@ mod tests {
             report.errors[0].message,
             "the row has 5 fields, the header has 96"
         );
+    }
+
+    /// Found with the `usage_file` fuzz target (`fuzz/`): see `usage::MAX_LINE_AMOUNT`.
+    #[test]
+    fn export_line_amounts_are_bounded() {
+        let (report, lines) = read(&with(COST_DETAILS, 0, "quantity", "5000000000000000"));
+        assert!(lines.is_empty());
+        assert_eq!(
+            report.errors,
+            vec![RowError {
+                line: 2,
+                column: "quantity".into(),
+                value: "5000000000000000".into(),
+                message: "the line's amount (quantity × unit price) is 1440000000000000.000, \
+                          more than the ±1000000000000000 a usage line may have"
+                    .into(),
+            }]
+        );
+        let (report, _) = read(&with(FOCUS_1_0, 0, "ListCost", "-1000000000000000.1"));
+        assert_eq!(report.error_count, 1);
+        assert_eq!(report.errors[0].column, "ListCost");
     }
 
     #[test]
