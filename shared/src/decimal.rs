@@ -157,7 +157,10 @@ mod tests {
         assert_eq!(fmt_amount(Decimal::new(103680, 5)), "1.0368");
         assert_eq!(fmt_amount(Decimal::new(0, 3)), "0");
         assert_eq!(fmt_amount(Decimal::new(-5, 1)), "-0.5");
-        assert_eq!(fmt_amount(Decimal::new(-5, 28)), "-0.0000000000000000000000000005");
+        assert_eq!(
+            fmt_amount(Decimal::new(-5, 28)),
+            "-0.0000000000000000000000000005"
+        );
         assert_eq!(fmt_amount(Decimal::new(1_234_500, 2)), "12345");
         assert_eq!(fmt_amount(Decimal::MAX), "79228162514264337593543950335");
         assert_eq!(fmt_amount(Decimal::MIN), "-79228162514264337593543950335");

@@ -3,11 +3,11 @@
 
 use crate::access::{AccessBuilder, CustomerAccess, PreparedAccess};
 use crate::config::Config;
+use crate::decimal::write_amount;
 use crate::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
 use crate::reasons::{DayStatus, LossReason};
 use crate::store::{Append, AppendOutcome, Store, StoreError, UsageAggregate};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use crate::decimal::write_amount;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -119,8 +119,7 @@ pub fn value_of(
     let mut evidence: Vec<String> = Vec::new();
     let mut coverages = Vec::with_capacity(groups.len());
     for g in groups {
-        let cov =
-            access.day_coverage(&key.resource_id, key.usage_date, &g.mpn_id, &g.tier2_mpn_id);
+        let cov = access.day_coverage(&key.resource_id, key.usage_date, &g.mpn_id, &g.tier2_mpn_id);
         figures.list_amount += g.list_amount;
         figures.eligible_amount += g.eligible_amount;
         figures.microsoft_credit += g.microsoft_credit;
@@ -566,7 +565,13 @@ mod tests {
 
     #[test]
     fn dates_are_written_as_chrono_displays_them() {
-        for (y, m, d) in [(2026, 9, 1), (0, 1, 1), (9999, 12, 31), (10_000, 1, 1), (-1, 6, 30)] {
+        for (y, m, d) in [
+            (2026, 9, 1),
+            (0, 1, 1),
+            (9999, 12, 31),
+            (10_000, 1, 1),
+            (-1, 6, 30),
+        ] {
             let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
             let mut out = Vec::new();
             write_date(&mut out, date);
