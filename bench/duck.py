@@ -6,11 +6,18 @@
 Prints one JSON object: seconds (the query alone) and the same checksum pec-bench prints.
 """
 import json
+import os
 import sys
 import time
 from decimal import Decimal
 
 import duckdb
+
+
+def connect():
+    """An in-memory database whose spill files go where bench/run.sh says (not /tmp or ./.tmp)."""
+    temp = os.environ.get("DUCKDB_TEMP_DIRECTORY")
+    return duckdb.connect(config={"temp_directory": temp} if temp else {})
 
 
 def canon(d):
@@ -25,7 +32,7 @@ def canon(d):
 
 
 def ingest(path, threads, mode):
-    con = duckdb.connect()
+    con = connect()
     if threads != "all":
         con.execute(f"SET threads={int(threads)}")
     if mode == "decimal":
@@ -120,7 +127,7 @@ FROM labelled GROUP BY status, reason ORDER BY status, reason
 
 
 def settle(directory, threads, rate):
-    con = duckdb.connect()
+    con = connect()
     if threads != "all":
         con.execute(f"SET threads={int(threads)}")
     con.execute(f"""CREATE TABLE resource_days AS SELECT * FROM read_csv('{directory}/resource_days.csv',

@@ -9,9 +9,12 @@
 #
 # BENCH_BASELINE_BIN=DIR (a directory holding an earlier build's pec-bench) also runs that build
 # on the same inputs, for before/after ratios of an optimisation.
+# BENCH_PARTS="ingest engine e2e" (the default) selects the parts to run; BENCH_KEEP_RESULTS=1
+# adds to the previous run's results instead of starting afresh.
 #
-# Work files go to $BENCH_DIR (default ${CARGO_TARGET_DIR:-target}/bench); the table is also
-# written to $BENCH_DIR/results.md.
+# Work files go to $BENCH_DIR (default ${CARGO_TARGET_DIR:-target}/bench), and so do temporary
+# files (TMPDIR, DuckDB's spill directory): a 2 GB run never fills /tmp. Generated data is
+# deleted as each part ends. The table is also written to $BENCH_DIR/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET="${CARGO_TARGET_DIR:-target}"
@@ -19,6 +22,8 @@ mkdir -p "$TARGET"
 TARGET=$(cd "$TARGET" && pwd)
 DIR="${BENCH_DIR:-$TARGET/bench}"
 DUCKDB_VERSION=1.5.6
+PARTS=" ${BENCH_PARTS:-ingest engine e2e} "
+part() { [[ "$PARTS" == *" $1 "* ]]; }
 
 if [[ "${BENCH_SCALE:-}" == "full" ]]; then
   INGEST_CUSTOMERS=1000 INGEST_DAYS=17            # 100,000 resources, ~2 GB in one file
@@ -35,12 +40,17 @@ pec_venv_install bench "duckdb==$DUCKDB_VERSION"
 PY="$PEC_VENV/bin/python"
 
 echo "== cargo build --release"
-cargo build --release --quiet -p pec-cli -p pec-bench
+if part ingest || part e2e; then
+  cargo build --release --quiet -p pec-cli -p pec-bench
+else
+  cargo build --release --quiet -p pec-bench # the engine part needs no `pec`
+fi
 PEC="$TARGET/release/pec"
 BENCH="$TARGET/release/pec-bench"
-mkdir -p "$DIR"
+mkdir -p "$DIR/tmp"
+export TMPDIR="$DIR/tmp" DUCKDB_TEMP_DIRECTORY="$DIR/tmp/duckdb"
 RESULTS="$DIR/results.jsonl"
-: >"$RESULTS"
+[[ -n "${BENCH_KEEP_RESULTS:-}" ]] || : >"$RESULTS" # keep: add parts run separately
 record() { # name json
   printf '{"name":"%s","result":%s}\n' "$1" "$2" >>"$RESULTS"
   printf '%-28s %s\n' "$1" "$2"
@@ -48,6 +58,7 @@ record() { # name json
 partner_of() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['partners'][0]['partnerId'])" "$1/manifest.json"; }
 
 # ---------------------------------------------------------------------------------------------
+if part ingest; then
 echo "== 1. ingest: one multi-day usage file ($INGEST_CUSTOMERS customers x 5 subscriptions x 20 resources, $INGEST_DAYS days)"
 GEN="$DIR/ingest-gen"
 rm -rf "$GEN"
@@ -81,9 +92,11 @@ for f in "$FILE" "$FILE.gz"; do
   bytes=$(stat -c %s "$f")
   record "upload.$(basename "$f")" "{\"bytes\":$bytes,\"maxRssKiB\":$rss,\"wall\":\"$wall\",\"status\":\"$status\"}"
 done
-rm -rf "$DIR/upload-data"
+rm -rf "$DIR/upload-data" "$FILE" "$FILE.gz"
+fi
 
 # ---------------------------------------------------------------------------------------------
+if part engine; then
 echo "== 2. settlement engine (resource-days:intervals = $ENGINE_SIZES)"
 for size in $ENGINE_SIZES; do
   n=${size%%:*} m=${size##*:}
@@ -98,8 +111,10 @@ for size in $ENGINE_SIZES; do
   record "engine.duckdb.all.$n" "$("$PY" bench/duck.py settle "$csv" all "$rate")"
   rm -rf "$csv"
 done
+fi
 
 # ---------------------------------------------------------------------------------------------
+if part e2e; then
 echo "== 3. end to end: a month for $((E2E_CUSTOMERS * 100)) resources, files to statement"
 GEN="$DIR/e2e-gen"
 rm -rf "$GEN" "$DIR/e2e-data"
@@ -124,6 +139,7 @@ rds=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['resourceDay
 files=$(find "$GEN" -type f | wc -l)
 record e2e "{\"resources\":$((E2E_CUSTOMERS * 100)),\"resourceDays\":$rds,\"files\":$files,\"wall\":\"$wall\",\"maxRssKiB\":$rss}"
 rm -rf "$GEN" "$DIR/e2e-data"
+fi
 
 # ---------------------------------------------------------------------------------------------
 "$PY" bench/report.py "$RESULTS" "$DUCKDB_VERSION" | tee "$DIR/results.md"

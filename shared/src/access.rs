@@ -4,8 +4,8 @@
 //! [`AccessBuilder`] turns one (partner, customer)'s snapshots, pushed in `takenAt` order, into a
 //! [`CustomerAccess`]: every distinct assignment with the closed intervals over which it was
 //! held. [`day_coverage`] then decides a resource-day (R2–R6). For many resource-days against the
-//! same access, [`PreparedAccess`] evaluates role eligibility once per assignment instead of once
-//! per call; both give identical results.
+//! same access, [`PreparedAccess`] evaluates role eligibility and type once per assignment
+//! instead of once per call ([`day_coverage`] is a one-off [`PreparedAccess`]).
 
 use crate::ids;
 use crate::reasons::{DayStatus, LossReason};
@@ -297,32 +297,47 @@ pub fn day_coverage(
     mpn_id: &str,
     tier2_mpn_id: &str,
 ) -> DayCoverage {
-    coverage(access, resource_key, date, mpn_id, tier2_mpn_id, |_, a| {
-        roles.is_eligible(&a.role_definition_id, &a.role_name)
-    })
+    PreparedAccess::new(access, roles).day_coverage(resource_key, date, mpn_id, tier2_mpn_id)
 }
 
-/// A [`CustomerAccess`] with each assignment's role eligibility worked out once, for deciding
-/// many resource-days against the same access (settlement). [`PreparedAccess::day_coverage`]
-/// gives exactly what [`day_coverage`] gives.
+/// A [`CustomerAccess`] made ready for deciding many resource-days against it (settlement): each
+/// assignment's role eligibility and type are worked out once, and assignments that fail two
+/// criteria whatever the usage line (role and `permanent`) are left out, since they can never
+/// change a verdict. [`day_coverage`] goes through it too.
 #[derive(Debug, Clone)]
 pub struct PreparedAccess<'a> {
     access: &'a CustomerAccess,
-    role_eligible: Vec<bool>,
+    candidates: Vec<Candidate<'a>>,
+}
+
+/// A held assignment that can matter, with the criteria it fails that do not depend on the usage
+/// line.
+#[derive(Debug, Clone)]
+struct Candidate<'a> {
+    held: &'a HeldAssignment,
+    /// `FAILS_ROLE` and `FAILS_PERMANENT` bits.
+    fails: u8,
 }
 
 impl<'a> PreparedAccess<'a> {
-    /// Evaluates every held assignment's role against `roles`.
+    /// Evaluates every held assignment's role and type.
     pub fn new(access: &'a CustomerAccess, roles: &RoleTable) -> Self {
-        let role_eligible = access
+        let candidates = access
             .held
             .iter()
-            .map(|h| roles.is_eligible(&h.assignment.role_definition_id, &h.assignment.role_name))
+            .filter_map(|held| {
+                let a = &held.assignment;
+                let mut fails = 0;
+                if !roles.is_eligible(&a.role_definition_id, &a.role_name) {
+                    fails |= FAILS_ROLE;
+                }
+                if a.assignment_type != AssignmentType::Permanent {
+                    fails |= FAILS_PERMANENT;
+                }
+                (fails != FAILS_ROLE | FAILS_PERMANENT).then_some(Candidate { held, fails })
+            })
             .collect();
-        PreparedAccess {
-            access,
-            role_eligible,
-        }
+        PreparedAccess { access, candidates }
     }
 
     /// The access this was prepared from.
@@ -338,14 +353,73 @@ impl<'a> PreparedAccess<'a> {
         mpn_id: &str,
         tier2_mpn_id: &str,
     ) -> DayCoverage {
-        coverage(
-            self.access,
-            resource_key,
-            date,
-            mpn_id,
-            tier2_mpn_id,
-            |i, _| self.role_eligible.get(i).copied().unwrap_or(false),
-        )
+        let unknown = DayCoverage {
+            status: DayStatus::Unknown,
+            reason: Some(LossReason::NoEvidence),
+            evidence: Vec::new(),
+        };
+        let Some(day) = Interval::day(date) else {
+            return unknown;
+        };
+        match self.access.latest_snapshot {
+            Some(latest) if latest >= day.end => {}
+            _ => return unknown,
+        }
+
+        // Pieces of held intervals inside the day, tagged with the criterion their assignment
+        // fails (0 = eligible); assignments failing two or more criteria cannot matter and are
+        // skipped. When one eligible interval covers the whole day the pieces are not needed.
+        let mut pieces: Vec<(Interval, u8)> = Vec::new();
+        let mut one_covers = false;
+        let mut evidence: Vec<String> = Vec::new();
+        for c in &self.candidates {
+            let intervals = &c.held.intervals;
+            // Intervals are sorted and disjoint: binary-search the ones that can meet the day.
+            let from = intervals.partition_point(|iv| iv.end < day.start);
+            let to = intervals
+                .partition_point(|iv| iv.start <= day.end)
+                .max(from);
+            let touching = &intervals[from..to];
+            if !touching.iter().any(|iv| iv.intersects(&day)) {
+                continue;
+            }
+            let a = &c.held.assignment;
+            if !ids::scope_covers(&a.scope, resource_key) {
+                continue;
+            }
+            let mut fails = c.fails;
+            if !pal_ok(a, mpn_id, tier2_mpn_id) {
+                fails |= FAILS_PAL;
+            }
+            if fails.count_ones() > 1 {
+                continue;
+            }
+            if fails == 0 {
+                evidence.push(a.id.clone());
+                one_covers = one_covers || touching.iter().any(|iv| iv.covers(&day));
+            }
+            if !one_covers {
+                for iv in touching.iter().filter(|iv| iv.intersects(&day)) {
+                    pieces.push((
+                        Interval::new(iv.start.max(day.start), iv.end.min(day.end)),
+                        fails,
+                    ));
+                }
+            }
+        }
+        evidence.sort_unstable();
+        evidence.dedup();
+
+        let (status, reason) = if one_covers {
+            (DayStatus::Full, None)
+        } else {
+            day_verdict(&mut pieces, day)
+        };
+        DayCoverage {
+            status,
+            reason,
+            evidence,
+        }
     }
 }
 
@@ -385,100 +459,24 @@ fn pal_ok(a: &Assignment, mpn_id: &str, tier2_mpn_id: &str) -> bool {
     }
 }
 
-/// The shared core of [`day_coverage`] and [`PreparedAccess::day_coverage`]. `role_ok` is asked
-/// only for assignments that cover the resource, meet the day and fail at most one other
-/// criterion.
-fn coverage(
-    access: &CustomerAccess,
-    resource_key: &str,
-    date: NaiveDate,
-    mpn_id: &str,
-    tier2_mpn_id: &str,
-    role_ok: impl Fn(usize, &Assignment) -> bool,
-) -> DayCoverage {
-    let unknown = DayCoverage {
-        status: DayStatus::Unknown,
-        reason: Some(LossReason::NoEvidence),
-        evidence: Vec::new(),
-    };
-    let Some(day) = Interval::day(date) else {
-        return unknown;
-    };
-    match access.latest_snapshot {
-        Some(latest) if latest >= day.end => {}
-        _ => return unknown,
-    }
-
-    // Pieces of held intervals inside the day, tagged with the criterion their assignment fails
-    // (0 = eligible); assignments failing two or more criteria cannot matter and are skipped.
-    let mut pieces: Vec<(Interval, u8)> = Vec::new();
-    let mut evidence: Vec<String> = Vec::new();
-    for (i, h) in access.held.iter().enumerate() {
-        // Intervals are sorted and disjoint: binary-search the ones that can meet the day.
-        let from = h.intervals.partition_point(|iv| iv.end < day.start);
-        let to = h
-            .intervals
-            .partition_point(|iv| iv.start <= day.end)
-            .max(from);
-        let touching = &h.intervals[from..to];
-        if !touching.iter().any(|iv| iv.intersects(&day)) {
-            continue;
-        }
-        let a = &h.assignment;
-        if !ids::scope_covers(&a.scope, resource_key) {
-            continue;
-        }
-        let mut fails = 0u8;
-        if !pal_ok(a, mpn_id, tier2_mpn_id) {
-            fails |= FAILS_PAL;
-        }
-        if a.assignment_type != AssignmentType::Permanent {
-            fails |= FAILS_PERMANENT;
-        }
-        if fails.count_ones() > 1 {
-            continue;
-        }
-        if !role_ok(i, a) {
-            fails |= FAILS_ROLE;
-        }
-        if fails.count_ones() > 1 {
-            continue;
-        }
-        for iv in touching.iter().filter(|iv| iv.intersects(&day)) {
-            pieces.push((
-                Interval::new(iv.start.max(day.start), iv.end.min(day.end)),
-                fails,
-            ));
-        }
-        if fails == 0 {
-            evidence.push(a.id.clone());
-        }
-    }
-    evidence.sort_unstable();
-    evidence.dedup();
-
+/// Status and reason from the pieces of the day (each tagged with the criterion it fails, 0 for
+/// none).
+fn day_verdict(pieces: &mut [(Interval, u8)], day: Interval) -> (DayStatus, Option<LossReason>) {
     pieces.sort_unstable_by_key(|(iv, _)| iv.start);
-    let full = covers_day(&pieces, day, 0);
-    let (status, reason) = if full {
-        (DayStatus::Full, None)
-    } else {
-        let partial = pieces.iter().any(|(_, fails)| *fails == 0);
-        let fallback = if partial {
-            (DayStatus::Partial, LossReason::PartialDay)
-        } else {
-            (DayStatus::None, LossReason::NoAccess)
-        };
-        let reason = SINGLE_FAILURES
-            .iter()
-            .find(|(bit, _)| covers_day(&pieces, day, *bit))
-            .map_or(fallback.1, |(_, reason)| *reason);
-        (fallback.0, Some(reason))
-    };
-    DayCoverage {
-        status,
-        reason,
-        evidence,
+    if covers_day(pieces, day, 0) {
+        return (DayStatus::Full, None);
     }
+    let partial = pieces.iter().any(|(_, fails)| *fails == 0);
+    let fallback = if partial {
+        (DayStatus::Partial, LossReason::PartialDay)
+    } else {
+        (DayStatus::None, LossReason::NoAccess)
+    };
+    let reason = SINGLE_FAILURES
+        .iter()
+        .find(|(bit, _)| covers_day(pieces, day, *bit))
+        .map_or(fallback.1, |(_, reason)| *reason);
+    (fallback.0, Some(reason))
 }
 
 /// Whether the pieces that are eligible or fail exactly `also` (0 for none) cover the whole
@@ -573,7 +571,7 @@ mod tests {
         b.finish()
     }
 
-    /// Day coverage, checking that the prepared path gives the same answer.
+    /// Day coverage with the built-in role table.
     fn cov(
         access: &CustomerAccess,
         resource: &str,
@@ -581,11 +579,14 @@ mod tests {
         mpn: &str,
         tier2: &str,
     ) -> DayCoverage {
-        let roles = RoleTable::builtin();
-        let d = day_coverage(access, &roles, resource, date(day), mpn, tier2);
-        let p = PreparedAccess::new(access, &roles).day_coverage(resource, date(day), mpn, tier2);
-        assert_eq!(d, p);
-        d
+        day_coverage(
+            access,
+            &RoleTable::builtin(),
+            resource,
+            date(day),
+            mpn,
+            tier2,
+        )
     }
 
     const D: &str = "2026-10-01";

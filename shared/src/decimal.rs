@@ -32,11 +32,49 @@ pub fn parse_percentage(text: &str) -> Result<Decimal, String> {
 
 /// The exact, canonical text of an amount: no exponent, no trailing zeros, `0` for zero.
 pub fn fmt_amount(d: Decimal) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_amount(&mut out, d);
+    // Only ASCII digits, `-` and `.` were written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the canonical text of [`fmt_amount`] to `out` (what `d.normalize().to_string()` gives,
+/// and `0` for zero), without going through `fmt`.
+pub fn write_amount(out: &mut Vec<u8>, d: Decimal) {
     let n = d.normalize();
     if n.is_zero() {
-        "0".to_string()
+        out.push(b'0');
+        return;
+    }
+    if n.is_sign_negative() {
+        out.push(b'-');
+    }
+    // The digits of the mantissa (at most 29), least significant first.
+    let mut digits = [0u8; 40];
+    let mut len = 0;
+    let mut m = n.mantissa().unsigned_abs();
+    while m > u128::from(u64::MAX) {
+        digits[len] = b'0' + (m % 10) as u8;
+        m /= 10;
+        len += 1;
+    }
+    let mut m = m as u64;
+    while m > 0 {
+        digits[len] = b'0' + (m % 10) as u8;
+        m /= 10;
+        len += 1;
+    }
+    let scale = n.scale() as usize;
+    if len <= scale {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', scale - len));
+        out.extend(digits[..len].iter().rev());
     } else {
-        n.to_string()
+        out.extend(digits[scale..len].iter().rev());
+        if scale > 0 {
+            out.push(b'.');
+            out.extend(digits[..scale].iter().rev());
+        }
     }
 }
 
@@ -95,10 +133,40 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn write_amount_is_the_normalized_display(
+            lo in proptest::prelude::any::<u32>(),
+            mid in proptest::prelude::any::<u32>(),
+            hi in proptest::prelude::any::<u32>(),
+            negative in proptest::prelude::any::<bool>(),
+            scale in 0u32..=28,
+            small in proptest::prelude::any::<bool>(),
+        ) {
+            // Half the cases small mantissas (the usual amounts), half anything up to 96 bits.
+            let (mid, hi) = if small { (mid % 4, 0) } else { (mid, hi) };
+            let d = Decimal::from_parts(lo, mid, hi, negative, scale);
+            let n = d.normalize();
+            let expected = if n.is_zero() { "0".to_string() } else { n.to_string() };
+            proptest::prop_assert_eq!(fmt_amount(d), expected);
+        }
+    }
+
     #[test]
     fn formats_canonically() {
         assert_eq!(fmt_amount(Decimal::new(103680, 5)), "1.0368");
         assert_eq!(fmt_amount(Decimal::new(0, 3)), "0");
         assert_eq!(fmt_amount(Decimal::new(-5, 1)), "-0.5");
+        assert_eq!(
+            fmt_amount(Decimal::new(-5, 28)),
+            "-0.0000000000000000000000000005"
+        );
+        assert_eq!(fmt_amount(Decimal::new(1_234_500, 2)), "12345");
+        assert_eq!(fmt_amount(Decimal::MAX), "79228162514264337593543950335");
+        assert_eq!(fmt_amount(Decimal::MIN), "-79228162514264337593543950335");
+        assert_eq!(
+            fmt_amount(Decimal::from_parts(u32::MAX, u32::MAX, u32::MAX, false, 28)),
+            "7.9228162514264337593543950335"
+        );
     }
 }

@@ -1,16 +1,18 @@
 //! Settlement (SPEC 4): per resource-day, from current usage and access, the value it should
 //! have; appended to the ledger as the difference from what the ledger already says.
 
-use crate::access::{AccessBuilder, CustomerAccess, DayCoverage, PreparedAccess};
+use crate::access::{AccessBuilder, CustomerAccess, PreparedAccess};
 use crate::config::Config;
+use crate::decimal::write_amount;
 use crate::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
 use crate::reasons::{DayStatus, LossReason};
 use crate::store::{Append, AppendOutcome, Store, StoreError, UsageAggregate};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
 
 /// About how many entries one transaction appends.
 const BATCH_ENTRIES: usize = 5_000;
@@ -125,13 +127,11 @@ pub fn value_of(
 ) -> ResourceDayValue {
     let rate = config.rate_on(key.usage_date);
     let mut figures = Figures::default();
-    let mut verdict: Option<DayCoverage> = None;
-    let mut evidence = BTreeSet::new();
-    let mut tier2 = String::new();
+    let mut verdict: Option<(DayStatus, Option<LossReason>)> = None;
+    let mut evidence: Vec<String> = Vec::new();
     let mut coverages = Vec::with_capacity(groups.len());
     for g in groups {
-        let mut cov =
-            access.day_coverage(&key.resource_id, key.usage_date, &g.mpn_id, &g.tier2_mpn_id);
+        let cov = access.day_coverage(&key.resource_id, key.usage_date, &g.mpn_id, &g.tier2_mpn_id);
         figures.list_amount += g.list_amount;
         figures.eligible_amount += g.eligible_amount;
         figures.microsoft_credit += g.microsoft_credit;
@@ -147,100 +147,127 @@ pub fn value_of(
             let reason = cov.reason.unwrap_or(LossReason::NoAccess);
             *figures.lost_by_reason.entry(reason).or_default() += credit;
         }
-        evidence.extend(std::mem::take(&mut cov.evidence));
-        if tier2.is_empty() {
-            tier2 = g.tier2_mpn_id.clone();
+        if evidence.is_empty() {
+            evidence = cov.evidence;
+        } else {
+            evidence.extend(cov.evidence);
         }
         // The resource-day is FULL only if every group is; otherwise the first group that is not
         // gives status and reason.
-        let replace = match &verdict {
+        let replace = match verdict {
             None => true,
-            Some(v) => v.status == DayStatus::Full && cov.status != DayStatus::Full,
+            Some((status, _)) => status == DayStatus::Full && cov.status != DayStatus::Full,
         };
+        if replace {
+            verdict = Some((cov.status, cov.reason));
+        }
         coverages.push((
-            g.mpn_id.clone(),
-            g.tier2_mpn_id.clone(),
+            g.mpn_id.as_str(),
+            g.tier2_mpn_id.as_str(),
             cov.status,
             cov.reason,
         ));
-        if replace {
-            verdict = Some(cov);
-        }
+    }
+    // Each group's evidence is sorted and deduplicated; so is their union.
+    if groups.len() > 1 {
+        evidence.sort_unstable();
+        evidence.dedup();
     }
     figures.variance = figures.earned_credit - figures.microsoft_credit;
     figures.lost_by_reason.retain(|_, v| !v.is_zero());
     figures.ineligible_by_reason.retain(|_, v| !v.is_zero());
-    let (status, reason) = verdict
-        .map(|v| (v.status, v.reason))
-        .unwrap_or((DayStatus::None, Some(LossReason::NoAccess)));
+    let (status, reason) = verdict.unwrap_or((DayStatus::None, Some(LossReason::NoAccess)));
     let input_digest = input_digest(key, rate, groups, &coverages, &evidence);
+    let tier2 = groups
+        .iter()
+        .map(|g| g.tier2_mpn_id.as_str())
+        .find(|t| !t.is_empty())
+        .unwrap_or_default();
     ResourceDayValue {
         key: key.clone(),
         status,
         reason,
         figures,
         rate,
-        tier2_mpn_id: tier2,
-        evidence: evidence.into_iter().collect(),
+        tier2_mpn_id: tier2.to_string(),
+        evidence,
         input_digest,
     }
 }
 
 /// SHA-256 of what a resource-day's value was computed from: its key, the rate, the usage of
-/// each (MpnId, Tier2MpnId) group, the coverage of each group and the evidence.
+/// each (MpnId, Tier2MpnId) group, the coverage of each group and the evidence. Each field is
+/// followed by 0x1F; the key is its `Display` text, amounts are `decimal::fmt_amount` text.
 fn input_digest(
     key: &ResourceDayKey,
     rate: Decimal,
     groups: &[UsageAggregate],
-    coverages: &[(String, String, DayStatus, Option<LossReason>)],
-    evidence: &BTreeSet<String>,
+    coverages: &[(&str, &str, DayStatus, Option<LossReason>)],
+    evidence: &[String],
 ) -> String {
-    use std::fmt::Write as _;
-    let mut h = Sha256::new();
-    let mut field = |s: &str| {
-        h.update(s.as_bytes());
-        h.update([0x1f]);
+    const END: u8 = 0x1f;
+    // The whole text is built in one buffer and hashed at once.
+    let mut text: Vec<u8> = Vec::with_capacity(512);
+    let field = |text: &mut Vec<u8>, s: &str| {
+        text.extend_from_slice(s.as_bytes());
+        text.push(END);
     };
-    // Formatted fields go through one reused buffer (the same text as `to_string` and
-    // `decimal::fmt_amount`).
-    let mut buf = String::new();
-    let mut text = |f: &mut dyn FnMut(&str), args: std::fmt::Arguments<'_>| {
-        buf.clear();
-        let _ = buf.write_fmt(args);
-        f(&buf);
-    };
-    let amount = |d: Decimal| {
-        let n = d.normalize();
-        if n.is_zero() {
-            Decimal::ZERO
-        } else {
-            n
-        }
-    };
-    text(&mut field, format_args!("{key}"));
-    text(&mut field, format_args!("{}", amount(rate)));
+    for part in [&key.partner_id, &key.customer_id, &key.resource_id] {
+        text.extend_from_slice(part.as_bytes());
+        text.push(b' ');
+    }
+    write_date(&mut text, key.usage_date);
+    text.push(b' ');
+    field(&mut text, &key.currency);
+    write_amount(&mut text, rate);
+    text.push(END);
     for g in groups {
-        field(&g.mpn_id);
-        field(&g.tier2_mpn_id);
-        text(&mut field, format_args!("{}", amount(g.list_amount)));
-        text(&mut field, format_args!("{}", amount(g.eligible_amount)));
-        text(&mut field, format_args!("{}", amount(g.microsoft_credit)));
-        for (r, v) in &g.ineligible_by_reason {
-            field(r.code());
-            text(&mut field, format_args!("{}", amount(*v)));
+        field(&mut text, &g.mpn_id);
+        field(&mut text, &g.tier2_mpn_id);
+        for amount in [g.list_amount, g.eligible_amount, g.microsoft_credit] {
+            write_amount(&mut text, amount);
+            text.push(END);
         }
-        text(&mut field, format_args!("{}", g.lines));
+        for (r, v) in &g.ineligible_by_reason {
+            field(&mut text, r.code());
+            write_amount(&mut text, *v);
+            text.push(END);
+        }
+        let _ = write!(text, "{}", g.lines);
+        text.push(END);
     }
     for (mpn, tier2, status, reason) in coverages {
-        field(mpn);
-        field(tier2);
-        field(status.code());
-        field(reason.map(|r| r.code()).unwrap_or(""));
+        field(&mut text, mpn);
+        field(&mut text, tier2);
+        field(&mut text, status.code());
+        field(&mut text, reason.map(|r| r.code()).unwrap_or(""));
     }
     for e in evidence {
-        field(e);
+        field(&mut text, e);
     }
-    crate::decimal::to_hex(&h.finalize())
+    crate::decimal::to_hex(&Sha256::digest(&text))
+}
+
+/// `date` as its `Display` text (`YYYY-MM-DD` for years 0–9999, chrono's text otherwise).
+fn write_date(out: &mut Vec<u8>, date: NaiveDate) {
+    let (y, m, d) = (date.year(), date.month(), date.day());
+    if (0..=9999).contains(&y) {
+        let y = y as u32;
+        out.extend_from_slice(&[
+            b'0' + (y / 1000) as u8,
+            b'0' + (y / 100 % 10) as u8,
+            b'0' + (y / 10 % 10) as u8,
+            b'0' + (y % 10) as u8,
+            b'-',
+            b'0' + (m / 10) as u8,
+            b'0' + (m % 10) as u8,
+            b'-',
+            b'0' + (d / 10) as u8,
+            b'0' + (d % 10) as u8,
+        ]);
+    } else {
+        out.extend_from_slice(date.to_string().as_bytes());
+    }
 }
 
 /// The entry that brings `head` to `value`, or `None` if the ledger already says it.
@@ -485,5 +512,108 @@ fn log_finished(s: &RunSummary) {
         tracing::info!(run_id = %s.run_id, currency = %currency,
             credit_earned = %crate::decimal::fmt_amount(c.earned_credit_delta),
             credit_lost = %crate::decimal::fmt_amount(c.lost_credit_delta), "settlement credit");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{HeldAssignment, Interval};
+    use crate::reasons::IneligibleReason;
+    use crate::snapshot::{AccessType, Assignment, AssignmentType, PrincipalType};
+
+    const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+
+    fn held(id: &str, access_type: AccessType, pal: Option<&str>) -> HeldAssignment {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        HeldAssignment {
+            assignment: Assignment {
+                id: id.into(),
+                scope: "/subscriptions/s1".into(),
+                role_definition_id: OWNER.into(),
+                role_name: String::new(),
+                principal_id: "p".into(),
+                principal_type: PrincipalType::ForeignGroup,
+                access_type,
+                partner_admin_link_mpn_id: pal.map(str::to_string),
+                assignment_type: AssignmentType::Permanent,
+                created_on: None,
+            },
+            intervals: vec![Interval::new(
+                t("2026-08-31T23:00:00Z"),
+                t("2026-09-02T01:00:00Z"),
+            )],
+        }
+    }
+
+    fn group(key: &ResourceDayKey, tier2: &str, list: Decimal) -> UsageAggregate {
+        UsageAggregate {
+            key: key.clone(),
+            mpn_id: "4100001".into(),
+            tier2_mpn_id: tier2.into(),
+            list_amount: list,
+            eligible_amount: Decimal::new(10_000, 3),
+            microsoft_credit: Decimal::new(-15, 1),
+            ineligible_by_reason: BTreeMap::from([(IneligibleReason::Spot, Decimal::new(250, 2))]),
+            lines: 3,
+        }
+    }
+
+    /// The input digest is part of the ledger: its text must not change. The expected text is
+    /// written out by hand from the documented layout (fields ended by 0x1F, the key's Display
+    /// text, canonical amounts, per group usage then per group coverage, then the evidence).
+    #[test]
+    fn input_digest_text_is_stable() {
+        let key = ResourceDayKey {
+            partner_id: "p1".into(),
+            customer_id: "c1".into(),
+            subscription_id: "s1".into(),
+            resource_id: "/subscriptions/s1/x".into(),
+            usage_date: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            currency: "USD".into(),
+        };
+        let access = CustomerAccess {
+            held: vec![
+                held("B", AccessType::Lighthouse, Some("5200002")),
+                held("A", AccessType::Aobo, None),
+            ],
+            latest_snapshot: Some("2026-09-02T01:00:00Z".parse().unwrap()),
+        };
+        let config = Config::default();
+        let roles = config.role_table();
+        let prepared = PreparedAccess::new(&access, &roles);
+        let groups = [
+            group(&key, "", Decimal::new(1250, 2)),
+            group(&key, "5200002", Decimal::new(7, 0)),
+        ];
+        let v = value_of(&key, &groups, &prepared, &config);
+        // Group 1 (no Tier2MpnId): only the AOBO assignment is eligible; group 2: both.
+        assert_eq!((v.status, v.reason), (DayStatus::Full, None));
+        assert_eq!(v.evidence, vec!["A".to_string(), "B".to_string()]);
+        assert_eq!(v.tier2_mpn_id, "5200002");
+        assert_eq!(v.figures.earned_credit, Decimal::new(3, 0));
+        let text = "p1 c1 /subscriptions/s1/x 2026-09-01 USD\u{1f}0.15\u{1f}\
+            4100001\u{1f}\u{1f}12.5\u{1f}10\u{1f}-1.5\u{1f}SPOT\u{1f}2.5\u{1f}3\u{1f}\
+            4100001\u{1f}5200002\u{1f}7\u{1f}10\u{1f}-1.5\u{1f}SPOT\u{1f}2.5\u{1f}3\u{1f}\
+            4100001\u{1f}\u{1f}FULL\u{1f}\u{1f}\
+            4100001\u{1f}5200002\u{1f}FULL\u{1f}\u{1f}\
+            A\u{1f}B\u{1f}";
+        assert_eq!(v.input_digest, hex::encode(Sha256::digest(text.as_bytes())));
+    }
+
+    #[test]
+    fn dates_are_written_as_chrono_displays_them() {
+        for (y, m, d) in [
+            (2026, 9, 1),
+            (0, 1, 1),
+            (9999, 12, 31),
+            (10_000, 1, 1),
+            (-1, 6, 30),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let mut out = Vec::new();
+            write_date(&mut out, date);
+            assert_eq!(String::from_utf8(out).unwrap(), date.to_string());
+        }
     }
 }
