@@ -6,12 +6,12 @@ use pec_aws::handlers::access_webhook;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let aws = pec_aws::Aws::from_env().await?;
+    let aws = pec_aws::LazyAws::from_env().await?;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
             let aws = aws.clone();
             async move {
-                pec_aws::blocking(aws, move |aws| {
+                aws.blocking(move |aws| {
                     access_webhook::handle(aws, &event.payload, chrono::Utc::now())
                 })
                 .await

@@ -6,11 +6,11 @@ use pec_aws::handlers::monthly_statement;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let aws = pec_aws::Aws::from_env().await?;
+    let aws = pec_aws::LazyAws::from_env().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let aws = aws.clone();
         async move {
-            pec_aws::blocking(aws, move |aws| {
+            aws.blocking(move |aws| {
                 monthly_statement::handle(aws, &event.payload, chrono::Utc::now())
             })
             .await

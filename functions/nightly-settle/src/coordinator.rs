@@ -6,12 +6,12 @@ use pec_aws::handlers::nightly_settle;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let aws = pec_aws::Aws::from_env().await?;
+    let aws = pec_aws::LazyAws::from_env().await?;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| {
             let aws = aws.clone();
             async move {
-                pec_aws::blocking(aws, move |aws| {
+                aws.blocking(move |aws| {
                     nightly_settle::coordinate(aws, &event.payload, chrono::Utc::now())
                 })
                 .await

@@ -6,11 +6,11 @@ use pec_aws::handlers::nightly_settle;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let aws = pec_aws::Aws::from_env().await?;
+    let aws = pec_aws::LazyAws::from_env().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let aws = aws.clone();
         async move {
-            pec_aws::blocking(aws, move |aws| -> Result<SqsBatchResponse, _> {
+            aws.blocking(move |aws| -> Result<SqsBatchResponse, _> {
                 Ok(nightly_settle::work(
                     aws,
                     &event.payload,

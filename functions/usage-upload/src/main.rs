@@ -6,15 +6,13 @@ use pec_aws::handlers::usage_upload;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let aws = pec_aws::Aws::from_env().await?;
+    let aws = pec_aws::LazyAws::from_env().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| {
         let aws = aws.clone();
         async move {
-            pec_aws::blocking(aws, move |aws| {
-                usage_upload::handle(aws, &event.payload, chrono::Utc::now())
-            })
-            .await
-            .map_err(|e| e.0)
+            aws.blocking(move |aws| usage_upload::handle(aws, &event.payload, chrono::Utc::now()))
+                .await
+                .map_err(|e| e.0)
         }
     }))
     .await
