@@ -6,8 +6,8 @@
 # drives the real DynamoStore through the domain calls the functions make (see its header for
 # what is counted and how write units are computed). Prints Markdown tables.
 #
-#   bench/dynamo.sh                                  8 customers x 2 subscriptions x 25 resources, 10 days
-#   bench/dynamo.sh --customers 20 --days 5 --hot-entries 1000000
+#   bench/dynamo.sh                                  2 customers x 2 subscriptions x 50 resources, 5 days
+#   bench/dynamo.sh --customers 4 --days 10 --hot-entries 1000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/aws-emulator.sh

@@ -60,14 +60,17 @@ report lambda "${BINS[*]}"
 
 if [[ "${LAMBDA_VARIANTS:-}" == 1 ]]; then
   W=nightly-settle-worker
-  # What `cargo build --release` gives (opt-level 3, no LTO, 16 codegen units), stripped.
-  build release "$W" --config 'profile.release.opt-level=3' --config 'profile.release.lto=false' \
-    --config 'profile.release.codegen-units=16'
-  report release "$W"
+  # What `sam build` made before infra/lambda-build.toml: cargo-lambda's release defaults on the
+  # workspace's release profile (opt-level 3, thin LTO, 1 codegen unit, panic=abort, and, as the
+  # profile has debug = 1, debug info kept and nothing stripped).
+  build sam-before "$W" --config 'profile.release.opt-level=3' --config 'profile.release.lto="thin"' \
+    --config 'profile.release.panic="abort"' --config 'profile.release.debug=1' \
+    --config 'profile.release.strip=false'
+  report sam-before "$W"
   build opt3-fat-lto "$W" --config 'profile.release.opt-level=3'
   report opt3-fat-lto "$W"
-  build opt-z "$W" --config 'profile.release.opt-level="z"'
-  report opt-z "$W"
   build panic-abort "$W" --config 'profile.release.panic="abort"'
   report panic-abort "$W"
+  build opt-z "$W" --config 'profile.release.opt-level="z"'
+  report opt-z "$W"
 fi

@@ -2,7 +2,8 @@
 //! local emulator (moto):
 //!
 //! ```sh
-//! bench/dynamo.sh [--customers N] [--subscriptions N] [--resources N] [--days N] [--hot-entries N]
+//! bench/dynamo.sh [--customers 2] [--subscriptions 2] [--resources 50] [--days 5] [--hot-entries 1000000]
+//! bench/dynamo.sh --only-keys true     # only the partition-key figures (2.)
 //! ```
 //!
 //! 1. Generates a data set with the project's generator (one partner), and drives the real
@@ -68,15 +69,18 @@ struct Args {
     resources: u32,
     days: u32,
     hot_entries: u64,
+    /// Only the partition-key figures (no emulator needed).
+    only_keys: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
-        customers: 8,
+        customers: 2,
         subscriptions: 2,
-        resources: 25,
-        days: 10,
+        resources: 50,
+        days: 5,
         hot_entries: 1_000_000,
+        only_keys: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -97,6 +101,7 @@ fn parse_args() -> Result<Args, String> {
             "--resources" => a.resources = small(&value)?,
             "--days" => a.days = small(&value)?,
             "--hot-entries" => a.hot_entries = number(&value)?,
+            "--only-keys" => a.only_keys = value == "true",
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -108,6 +113,10 @@ fn parse_args() -> Result<Args, String> {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
+    if args.only_keys {
+        hot_keys(args.hot_entries);
+        return Ok(());
+    }
     let endpoint = std::env::var("PEC_TEST_AWS_ENDPOINT")
         .ok()
         .filter(|v| !v.trim().is_empty())
@@ -177,9 +186,12 @@ fn run() -> Result<(), String> {
     );
 
     let mut phases: Vec<Phase> = Vec::new();
+    let mut clock = std::time::Instant::now();
     let mut measure = |name: &str, entries: u64| {
         let requests = counter.snapshot();
         counter.reset();
+        eprintln!("{name}: {:.1} s", clock.elapsed().as_secs_f64());
+        clock = std::time::Instant::now();
         phases.push(Phase {
             name: name.to_string(),
             entries,
@@ -625,9 +637,10 @@ impl KeyLoad {
 
 /// One night of `entries` ledger entries of ONE partner (the worst case for the month indexes)
 /// for yesterday, in two shapes: many customers of 100 resources, and 10 customers of
-/// `entries / 10` resources (the worst case for heads). WCU per write: ledger entries ~1.1 KB
-/// (see the item sizes above): 2 WCU in the table, in a transaction 4; 2 in each index (with the
-/// 100-byte index overhead); heads < 1 KB: 2 (transaction); customer-date index: 1.
+/// `entries / 10` resources (the worst case for heads). WCU per write, from the item sizes above:
+/// a ledger entry (1.8–1.95 KB) 4 in the table (transaction), 2 in each index (with the 100-byte
+/// index overhead); a head (~1 KB, about half of them over) 4 in the transaction (2 when ≤ 1 KB);
+/// the customer-date index 1.
 fn hot_keys(entries: u64) {
     println!(
         "Partition keys of one night of {entries} ledger entries of ONE partner (usage date \
@@ -648,6 +661,7 @@ fn hot_keys(entries: u64) {
         ("100 resources per customer", 100u64),
         ("10 customers", entries.div_ceil(10).max(1)),
     ];
+    let mut worker_rates = Vec::new();
     for (shape, per_customer) in shapes {
         let mut ledger = KeyLoad::default();
         let mut usage_month = KeyLoad::default();
@@ -694,7 +708,7 @@ fn hot_keys(entries: u64) {
             ("ledger table (pk = resource-day)", &ledger, 4),
             ("ledger `ByUsageMonth`", &usage_month, 2),
             ("ledger `ByPostingMonth`", &posting_month, 2),
-            ("state: heads (`HEAD#…`)", &heads, 2),
+            ("state: heads (`HEAD#…`)", &heads, 4),
             ("state: customer-date index (`CD#…`)", &date_index, 1),
         ];
         for (name, load, wcu) in rows {
@@ -712,6 +726,30 @@ fn hot_keys(entries: u64) {
                 rate
             );
         }
+        // A customer is settled by one worker, sequentially: its heads' keys take the worker's
+        // own rate, whatever the others do.
+        let (max, _) = heads.hottest();
+        let share = max as f64 / per_customer.min(entries) as f64;
+        if (max * 4) as f64 <= KEY_LIMIT_WCU {
+            worker_rates.push(format!(
+                "{shape}: the busiest head key gets {max} writes ({} WCU) in the whole night: \
+                 under 1,000 WCU/s whatever the rate",
+                max * 4
+            ));
+            continue;
+        }
+        worker_rates.push(format!(
+            "{shape}: the busiest head key takes {:.1} % of its customer's writes, so it reaches \
+             1,000 WCU/s when the one worker settling that customer appends {:.0} entries/s \
+             (4 WCU per head; {:.0} entries/s for heads ≤ 1 KB)",
+            100.0 * share,
+            KEY_LIMIT_WCU / (share * 4.0),
+            KEY_LIMIT_WCU / (share * 2.0)
+        ));
+    }
+    println!();
+    for line in worker_rates {
+        println!("- {line}");
     }
     println!();
 }

@@ -106,24 +106,30 @@ impl LazyAws {
     /// runtime.
     pub async fn from_env() -> Result<LazyAws, Failure> {
         let env = AwsEnv::from_env().map_err(Failure)?;
+        Ok(Self::new(env).await)
+    }
+
+    pub async fn new(env: AwsEnv) -> LazyAws {
         let clients = Clients::new(&env).await;
-        Ok(LazyAws {
+        LazyAws {
             env,
             clients,
             aws: Arc::new(tokio::sync::OnceCell::new()),
-        })
+        }
     }
 
     /// The stores and the configuration, read once per container.
     pub async fn get(&self) -> Result<Arc<Aws>, Failure> {
-        self.aws
-            .get_or_try_init(|| async {
+        // Boxed: the SDK's request futures are deeply nested types, and inlined into every
+        // handler's future (itself inside the Lambda runtime's) they overflow rustc's query
+        // depth limit when the function's layout is computed.
+        let init: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> =
+            Box::pin(async {
                 Aws::with_clients(self.env.clone(), self.clients.clone())
                     .await
                     .map(Arc::new)
-            })
-            .await
-            .cloned()
+            });
+        self.aws.get_or_try_init(|| init).await.cloned()
     }
 
     /// [`blocking`] on the (first time: newly built) [`Aws`].
