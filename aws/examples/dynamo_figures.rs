@@ -43,7 +43,7 @@ use pec_aws::secrets::SsmSecrets;
 use pec_aws::{keys, provision, AwsEnv, Clients, DynamoStore};
 use pec_ledger::config::Config;
 use pec_ledger::generate::{generate, GenerateOptions};
-use pec_ledger::ingest::{ingest_usage_file, post_snapshot, UploadStatus};
+use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotStatus, UploadStatus};
 use pec_ledger::ledger::ResourceDayKey;
 use pec_ledger::settle::{settle, RunSummary, SettleOptions};
 use std::collections::{BTreeMap, HashMap};
@@ -230,10 +230,20 @@ fn run() -> Result<(), String> {
     upload(&first_files, at(last_day, 1)?)?;
     measure(&format!("usage upload ({} files)", first_files.len()), 0);
 
+    // Every snapshot (the last ones are taken the day after the last usage day), accepted.
+    let posted_at = at(last_day + Duration::days(2), 0)?;
     for f in &partner.snapshot_files {
         let body = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
-        post_snapshot(&store, &partner.partner_id, &body, at(last_day, 1)?)
+        let receipt = post_snapshot(&store, &partner.partner_id, &body, posted_at)
             .map_err(|e| e.to_string())?;
+        if receipt.status != SnapshotStatus::Accepted {
+            return Err(format!(
+                "{}: {:?} {:?}",
+                f.display(),
+                receipt.status,
+                receipt.errors
+            ));
+        }
     }
     measure(&format!("snapshots ({})", partner.snapshot_files.len()), 0);
 
