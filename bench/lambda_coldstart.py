@@ -11,8 +11,9 @@ spawned to the moment the stub receives its first `GET /2018-06-01/runtime/invoc
 before its first poll (it would answer S3 `GetObject` with 404 NoSuchKey, so a function that
 does read before polling still starts, and the count shows it).
 
-Prints one JSON object per binary: runs, median/p90/min/max in ms, AWS connections before the
-first poll (total over all runs).
+Prints one JSON object per binary: runs, median/p90/min/max wall time in ms, the median CPU time
+the process used up to its first poll (all threads, from /proc: what the wall time would be on an
+idle machine, less waiting), AWS connections before the first poll (total over all runs).
 """
 
 import http.server
@@ -72,6 +73,16 @@ class AwsStub(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def cpu_ms(pid):
+    """CPU time the process has used so far (all its threads; it is blocked on its first poll),
+    from /proc/PID/task/*/schedstat: independent of how loaded the machine is."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            total += int(f.read().split()[0])
+    return total / 1e6
+
+
 def serve(handler):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
@@ -107,7 +118,7 @@ def main():
         "RUST_LOG": "info",
     }
     for binary in binaries:
-        times = []
+        times, cpu = [], []
         AwsStub.connections = 0
         for _ in range(runs):
             cell = [None, threading.Event()]
@@ -120,9 +131,11 @@ def main():
                 err = proc.communicate()[1].decode(errors="replace")
                 sys.exit(f"{binary}: no poll of the runtime API within 10 s\n{err}")
             times.append((cell[0] - start) / 1e6)
+            cpu.append(cpu_ms(proc.pid))
             proc.kill()
             proc.wait()
         times.sort()
+        cpu.sort()
         print(json.dumps({
             "binary": os.path.basename(binary),
             "runs": runs,
@@ -130,6 +143,7 @@ def main():
             "p90_ms": round(times[min(len(times) - 1, int(0.9 * len(times)))], 2),
             "min_ms": round(times[0], 2),
             "max_ms": round(times[-1], 2),
+            "cpu_median_ms": round(statistics.median(cpu), 2),
             "aws_connections_before_first_poll": AwsStub.connections,
         }), flush=True)
 
