@@ -161,6 +161,9 @@ def ledger_violations(transformed):
     return problems
 
 
+LAMBDA_BUILD_FLAGS = ["--disable-optimizations", "--config", "infra/lambda-build.toml"]
+
+
 def contract_problems(template, transformed):
     """The names and settings the Rust functions are written against (see infra/README.md)."""
     res, out = template["Resources"], []
@@ -188,6 +191,10 @@ def contract_problems(template, transformed):
         md = res.get(fn, {}).get("Metadata", {})
         if md.get("BuildMethod") != "rust-cargolambda" or md.get("BuildProperties", {}).get("Binary") != binary:
             out.append(f"{fn}: not built as rust-cargolambda binary {binary}")
+        # The size-oriented release settings (cargo-lambda's own defaults would keep the
+        # workspace's debug info and not strip): see infra/lambda-build.toml.
+        if md.get("BuildProperties", {}).get("Flags") != LAMBDA_BUILD_FLAGS:
+            out.append(f"{fn}: BuildProperties.Flags is not {LAMBDA_BUILD_FLAGS}")
         for prop in ("Environment", "Role", "Runtime", "Architectures", "Handler", "CodeUri"):
             if prop in res.get(fn, {}).get("Properties", {}):
                 out.append(f"{fn}: overrides {prop} (keep it in Globals / let SAM make the role)")
@@ -220,6 +227,8 @@ def contract_problems(template, transformed):
     notif = transformed["Resources"]["DataBucket"]["Properties"].get("NotificationConfiguration", {})
     if "uploads/" not in json.dumps(notif) or "UsageUploadFunction" not in json.dumps(notif):
         out.append("the bucket does not notify UsageUploadFunction for uploads/")
+    if not os.path.isfile(LAMBDA_BUILD_FLAGS[-1]):
+        out.append(f"{LAMBDA_BUILD_FLAGS[-1]} (the functions' build settings) is missing")
     if "whsec_" in json.dumps(template):
         out.append("a webhook secret (whsec_...) is in the template")
     return out

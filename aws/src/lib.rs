@@ -91,6 +91,58 @@ impl Aws {
     }
 }
 
+/// What a function holds from its cold start: the environment and the SDK clients, made without
+/// sending a request, and the [`Aws`] built from them on the first invocation. Reading the
+/// configuration from S3 waits for that invocation, so the function polls the Lambda runtime API
+/// for its first event without any network round trip (`bench/lambda.sh` measures the time
+/// to that poll); a failed read fails that invocation and is tried again on the next one.
+#[derive(Clone)]
+pub struct LazyAws {
+    env: AwsEnv,
+    clients: Clients,
+    aws: Arc<tokio::sync::OnceCell<Arc<Aws>>>,
+}
+
+impl LazyAws {
+    /// The environment and the clients; no request is sent. Must be called inside a tokio
+    /// runtime.
+    pub async fn from_env() -> Result<LazyAws, Failure> {
+        let env = AwsEnv::from_env().map_err(Failure)?;
+        Ok(Self::new(env).await)
+    }
+
+    pub async fn new(env: AwsEnv) -> LazyAws {
+        let clients = Clients::new(&env).await;
+        LazyAws {
+            env,
+            clients,
+            aws: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+
+    /// The stores and the configuration, read once per container.
+    pub async fn get(&self) -> Result<Arc<Aws>, Failure> {
+        // Boxed: the SDK's request futures are deeply nested types, and inlined into every
+        // handler's future (itself inside the Lambda runtime's) they overflow rustc's query
+        // depth limit when the function's layout is computed.
+        let init: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> =
+            Box::pin(async {
+                Aws::with_clients(self.env.clone(), self.clients.clone())
+                    .await
+                    .map(Arc::new)
+            });
+        self.aws.get_or_try_init(|| init).await.cloned()
+    }
+
+    /// [`blocking`] on the (first time: newly built) [`Aws`].
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Aws) -> Result<T, Failure> + Send + 'static,
+    ) -> Result<T, Failure> {
+        blocking(self.get().await?, f).await
+    }
+}
+
 async fn load_config(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Config, Failure> {
     let r = s3.get_object().bucket(bucket).key(CONFIG_KEY).send().await;
     match r {

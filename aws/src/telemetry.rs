@@ -86,17 +86,19 @@ pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// Runs one invocation's handler `f` on a blocking thread ([`crate::blocking`]) inside the
+/// Runs one invocation's handler `f` on a blocking thread ([`crate::LazyAws::blocking`]) inside the
 /// invocation's span; a failure is logged (as `invocation failed`, with the error) and returned
 /// as the runtime's error.
 pub async fn invoke<T: Send + 'static>(
-    aws: std::sync::Arc<crate::Aws>,
+    aws: crate::LazyAws,
     f: impl FnOnce(&crate::Aws) -> Result<T, crate::Failure> + Send + 'static,
 ) -> Result<T, String> {
     // The handler runs on a blocking thread, inside the invocation's span (so its events
-    // carry the `requestId`).
+    // carry the `requestId`); the first invocation also reads the configuration.
     let span = tracing::Span::current();
-    let result = crate::blocking(aws, move |aws: &crate::Aws| span.in_scope(|| f(aws))).await;
+    let result = aws
+        .blocking(move |aws: &crate::Aws| span.in_scope(|| f(aws)))
+        .await;
     if let Err(e) = &result {
         tracing::error!(error = %e, "invocation failed");
     }
