@@ -181,7 +181,7 @@ def contract_problems(template, transformed):
             out.append(f"Globals.Function.{key} is {g.get(key)!r}, not {want!r}")
     env = set(g.get("Environment", {}).get("Variables", {}))
     want_env = {"PEC_LEDGER_TABLE", "PEC_STATE_TABLE", "PEC_BUCKET", "PEC_SECRETS_PREFIX",
-                "PEC_SETTLE_QUEUE_URL", "RUST_LOG"}
+                "PEC_SETTLE_QUEUE_URL", "PEC_LOG"}
     if env != want_env:
         out.append(f"Globals environment is {sorted(env)}, not {sorted(want_env)}")
     functions = {k for k, v in res.items() if v["Type"] == "AWS::Serverless::Function"}
