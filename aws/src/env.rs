@@ -125,6 +125,7 @@ impl Clients {
             .grace_period(settings.stall_grace)
             .build();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(https_client())
             .retry_config(settings.retry_config())
             .timeout_config(settings.timeout_config())
             .stalled_stream_protection(stall);
@@ -151,4 +152,14 @@ impl Clients {
             dynamodb_requests: counter,
         }
     }
+}
+
+/// The one HTTP client of every SDK client: hyper 1 with rustls on *ring* (HTTPS to AWS, plain
+/// HTTP to a local emulator). The SDK's default client is the same connector on aws-lc; ring is
+/// the smaller of the two in a Lambda binary (BENCHMARKS.md, "5. Lambda").
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }

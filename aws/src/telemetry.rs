@@ -10,10 +10,10 @@ use std::fmt;
 use std::io::IsTerminal;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
 
 /// Our crates at `info`, everything else (the AWS SDK, hyper) at `warn`; the Lambda runtime at
 /// `info`, so its invocation span (which carries `requestId`) is kept.
@@ -28,15 +28,15 @@ pub enum LogFormat {
     Json,
 }
 
-/// A level filter from `spec` (`RUST_LOG` syntax: `info`, `warn,pec_ledger=debug`), or
-/// `default` when `spec` is `None` or blank.
-pub fn filter(spec: Option<&str>, default: &str) -> Result<EnvFilter, String> {
+/// A level filter from `spec` — comma-separated directives, each a level (`warn`: everything not
+/// named otherwise) or `target=level` (`pec_ledger=debug`; a target covers its submodules) — or
+/// `default` when `spec` is `None` or blank. This is the target/level part of `RUST_LOG`'s
+/// syntax; span and field filters (`[span{field}]`) are not supported and are refused.
+pub fn filter(spec: Option<&str>, default: &str) -> Result<Targets, String> {
     let spec = spec.map(str::trim).filter(|s| !s.is_empty());
-    EnvFilter::try_new(spec.unwrap_or(default)).map_err(|e| {
-        format!(
-            "{:?} is not a log filter ({e}); examples: info, warn, warn,pec_ledger=debug",
-            spec.unwrap_or(default)
-        )
+    let text = spec.unwrap_or(default);
+    text.parse::<Targets>().map_err(|e| {
+        format!("{text:?} is not a log filter ({e}); examples: info, warn, warn,pec_ledger=debug")
     })
 }
 
@@ -50,19 +50,26 @@ pub fn env_spec(names: &[&str]) -> Option<String> {
 
 /// Installs the process's log subscriber: `format` lines through `writer`, filtered by
 /// `filter`. A second call does nothing.
-pub fn init<W>(format: LogFormat, filter: EnvFilter, writer: W, ansi: bool)
+pub fn init<W>(format: LogFormat, filter: Targets, writer: W, ansi: bool)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
     let _ = match format {
-        LogFormat::Text => builder.with_ansi(ansi).with_target(false).try_init(),
-        LogFormat::Json => builder
-            .with_ansi(false)
-            .fmt_fields(JsonFields::new())
-            .event_format(FlatJson)
+        LogFormat::Text => tracing_subscriber::registry()
+            .with(layer.with_ansi(ansi).with_target(false))
+            .with(filter)
+            .try_init(),
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(
+                layer
+                    .with_ansi(false)
+                    .fmt_fields(JsonFields::new())
+                    .event_format(FlatJson),
+            )
+            .with(filter)
             .try_init(),
     };
 }
@@ -73,7 +80,10 @@ pub fn init_lambda() {
     let spec = env_spec(&["PEC_LOG", "RUST_LOG"]);
     let (f, problem) = match filter(spec.as_deref(), DEFAULT_FILTER) {
         Ok(f) => (f, None),
-        Err(e) => (EnvFilter::new(DEFAULT_FILTER), Some(e)),
+        Err(e) => (
+            DEFAULT_FILTER.parse().unwrap_or_else(|_| Targets::new()),
+            Some(e),
+        ),
     };
     init(LogFormat::Json, f, std::io::stdout, false);
     if let Some(e) = problem {
@@ -225,12 +235,15 @@ mod tests {
     fn lines(filter_spec: &str, f: impl FnOnce()) -> Vec<Value> {
         let buffer = Buffer::default();
         let out = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(filter(Some(filter_spec), DEFAULT_FILTER).expect("filter"))
-            .with_writer(move || out.clone())
-            .fmt_fields(JsonFields::new())
-            .event_format(FlatJson)
-            .finish();
+        use tracing_subscriber::layer::SubscriberExt;
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || out.clone())
+                    .fmt_fields(JsonFields::new())
+                    .event_format(FlatJson),
+            )
+            .with(filter(Some(filter_spec), DEFAULT_FILTER).expect("filter"));
         tracing::subscriber::with_default(subscriber, f);
         let text = String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("utf-8");
         // timestamp, level and message lead each line.
@@ -284,6 +297,15 @@ mod tests {
         assert!(filter(Some("debug,pec_ledger=trace"), "warn").is_ok());
         let e = filter(Some("pec_ledger=loud"), "warn").expect_err("bad level");
         assert!(e.contains("\"pec_ledger=loud\" is not a log filter"), "{e}");
+        // A target covers its submodules; the bare level is everything else.
+        let t = filter(Some("warn,pec_ledger=debug"), "error").expect("filter");
+        assert!(t.would_enable("pec_ledger::settle", &tracing::Level::DEBUG));
+        assert!(!t.would_enable("pec_ledger::settle", &tracing::Level::TRACE));
+        assert!(!t.would_enable("aws_smithy_runtime", &tracing::Level::INFO));
+        assert!(t.would_enable("aws_smithy_runtime", &tracing::Level::WARN));
+        let d = filter(None, DEFAULT_FILTER).expect("default filter");
+        assert!(d.would_enable("lambda_runtime", &tracing::Level::INFO));
+        assert!(!d.would_enable("hyper_util::client", &tracing::Level::INFO));
         let got = lines("warn", || tracing::info!("quiet"));
         assert!(got.is_empty());
     }
