@@ -88,6 +88,17 @@ if engine:
               f"{ours['resourceDaysPerSecond']:,.0f} | {f(t1)} | {f(al)} | {'yes' if same else 'NO'} |")
     print()
     for n, ours in engine:
+        mt = results.get(f"engine.pecmt.{n}")
+        al = results.get(f"engine.duckdb.all.{n}")
+        if mt:
+            same = mt["counts"] == ours["counts"] and mt["earned"] == ours["earned"] and mt["lost"] == ours["lost"]
+            if not same:
+                failures.append(f"engine {n} on {mt['threads']} threads: {mt} vs {ours}")
+            vs = f", {al['seconds'] / mt['seconds']:.1f}× DuckDB all threads" if al else ""
+            print(f"pec on {mt['threads']} threads at {n:,}: {mt['seconds']:.2f} s, "
+                  f"{mt['resourceDaysPerSecond']:,.0f} rd/s{vs} (same answer: {'yes' if same else 'NO'}).")
+            print()
+    for n, ours in engine:
         base = results.get(f"engine.baseline.{n}")
         if base:
             same = base["counts"] == ours["counts"] and base["earned"] == ours["earned"]

@@ -1,6 +1,6 @@
 //! `pec-bench`: the measurements `bench/run.sh` compares with DuckDB.
 //!
-//! - `ingest FILE --partner P`: the real usage reader (`usage::read_usage_file`) and the real
+//! - `ingest FILE --partner P`: the real usage reader (`usage::read_usage_rows`) and the real
 //!   ingestion aggregation (`ingest::UsageGroups`) into exact resource-day figures, held in
 //!   memory; prints throughput and a checksum (groups, Σ list amount, Σ Microsoft credit).
 //! - `settle-engine --resource-days N --assignments M --seed S [--csv DIR]`: N resource-days and
@@ -22,7 +22,7 @@ use pec_ledger::reasons::{DayStatus, LossReason};
 use pec_ledger::settle::value_of;
 use pec_ledger::snapshot::{AccessType, Assignment, AssignmentType, PrincipalType};
 use pec_ledger::store::UsageAggregate;
-use pec_ledger::usage::read_usage_file;
+use pec_ledger::usage::{read_usage_rows, ReadOptions};
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -57,6 +57,10 @@ enum Command {
         /// Also write the inputs as CSV (`resource_days.csv`, `assignments.csv`) for DuckDB.
         #[arg(long)]
         csv: Option<PathBuf>,
+        /// Engine threads, customers shared out among them as the nightly settlement shares
+        /// them out among its workers (each customer's resource-days on one thread).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
 }
 
@@ -69,7 +73,8 @@ fn main() {
             assignments,
             seed,
             csv,
-        } => settle_engine(resource_days, assignments, seed, csv),
+            threads,
+        } => settle_engine(resource_days, assignments, seed, csv, threads),
     };
     match result {
         Ok(v) => println!("{v}"),
@@ -87,8 +92,8 @@ fn ingest(file: &PathBuf, partner: &str) -> Res<serde_json::Value> {
     let input = File::open(file)?;
     let started = Instant::now();
     let mut groups = UsageGroups::default();
-    let report = read_usage_file(input, partner, |line| {
-        groups.add(line, &config);
+    let report = read_usage_rows(input, &ReadOptions::for_partner(partner), |line| {
+        groups.add_view(line, &config);
         Ok(())
     })?;
     let rows = groups.drain_sorted();
@@ -316,6 +321,17 @@ fn customer(rng: &mut Rng, index: u64, resources: u64, intervals: u64) -> Custom
     }
 }
 
+/// Customers generated, then decided, at a time by `settle-engine`.
+const BATCH_CUSTOMERS: usize = 512;
+
+/// What one engine thread decided: count per (status, reason), Σ earned, Σ lost.
+#[derive(Default)]
+struct Tally {
+    counts: BTreeMap<(DayStatus, Option<LossReason>), u64>,
+    earned: Decimal,
+    lost: Decimal,
+}
+
 /// Splits `total` into `parts` near-equal shares; share `i`.
 fn share(total: u64, parts: u64, i: u64) -> u64 {
     total / parts + u64::from(i < total % parts)
@@ -326,7 +342,9 @@ fn settle_engine(
     intervals: u64,
     seed: u64,
     csv: Option<PathBuf>,
+    threads: usize,
 ) -> Res<serde_json::Value> {
+    let threads = threads.max(1);
     let config = Config::default();
     let roles = config.role_table();
     let customers = (intervals / INTERVALS_PER_CUSTOMER).max(1);
@@ -351,6 +369,9 @@ fn settle_engine(
     let mut counts: BTreeMap<(DayStatus, Option<LossReason>), u64> = BTreeMap::new();
     let (mut earned, mut lost) = (Decimal::ZERO, Decimal::ZERO);
     let (mut days_done, mut intervals_made) = (0u64, 0u64);
+    // Customers are generated (untimed) in batches, and each batch is decided (timed) on
+    // `threads` threads: memory stays bounded at 10 M resource-days.
+    let mut batch: Vec<(Customer, Vec<(ResourceDayKey, UsageAggregate)>)> = Vec::new();
     for c in 0..customers {
         let cust = customer(
             &mut rng,
@@ -423,16 +444,50 @@ fn settle_engine(
             }
         }
 
-        let started = Instant::now();
-        let prepared = PreparedAccess::new(&cust.access, &roles);
-        for (key, group) in &days {
-            let v = value_of(key, std::slice::from_ref(group), &prepared, &config);
-            earned += v.figures.earned_credit;
-            lost += v.figures.lost_credit;
-            *counts.entry((v.status, v.reason)).or_default() += 1;
-        }
-        engine += started.elapsed();
         days_done += days.len() as u64;
+        batch.push((cust, days));
+        if batch.len() == BATCH_CUSTOMERS || c + 1 == customers {
+            let started = Instant::now();
+            let tallies: Result<Vec<Tally>, &str> = std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (batch, roles, config) = (&batch, &roles, &config);
+                        scope.spawn(move || {
+                            let mut tally = Tally::default();
+                            for (cust, days) in batch.iter().skip(t).step_by(threads) {
+                                let prepared = PreparedAccess::new(&cust.access, roles);
+                                for (key, group) in days {
+                                    let v = value_of(
+                                        key,
+                                        std::slice::from_ref(group),
+                                        &prepared,
+                                        config,
+                                    );
+                                    tally.earned += v.figures.earned_credit;
+                                    tally.lost += v.figures.lost_credit;
+                                    *tally.counts.entry((v.status, v.reason)).or_default() += 1;
+                                }
+                            }
+                            tally
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| w.join().map_err(|_| "an engine thread panicked"))
+                    .collect()
+            });
+            let tallies = tallies?;
+            engine += started.elapsed();
+            for t in tallies {
+                earned += t.earned;
+                lost += t.lost;
+                for (k, n) in t.counts {
+                    *counts.entry(k).or_default() += n;
+                }
+            }
+            batch.clear();
+        }
     }
     if let Some((mut rd, mut asg)) = writers {
         rd.flush()?;
@@ -452,6 +507,7 @@ fn settle_engine(
         .map(|(_, v)| v)
         .sum::<u64>();
     Ok(json!({
+        "threads": threads,
         "resourceDays": days_done,
         "intervals": intervals_made,
         "customers": customers,

@@ -4,6 +4,13 @@
 /// segments, no trailing `/`.
 pub fn normalize_resource_id(id: &str) -> String {
     let mut out = String::with_capacity(id.len() + 1);
+    normalize_resource_id_into(id, &mut out);
+    out
+}
+
+/// [`normalize_resource_id`] into `out` (cleared first), re-using its buffer.
+pub fn normalize_resource_id_into(id: &str, out: &mut String) {
+    out.clear();
     for segment in id.trim().split('/').filter(|s| !s.is_empty()) {
         out.push('/');
         if segment.is_ascii() {
@@ -18,22 +25,36 @@ pub fn normalize_resource_id(id: &str) -> String {
     if out.is_empty() {
         out.push('/');
     }
-    out
 }
 
 /// The resource key of a usage line: its `ResourceURI`, or `/subscriptions/{SubscriptionId}`
 /// when that is empty (SPEC R3).
 pub fn usage_resource_key(resource_uri: &str, subscription_id: &str) -> String {
+    let mut out = String::new();
+    usage_resource_key_into(resource_uri, subscription_id, &mut out);
+    out
+}
+
+/// [`usage_resource_key`] into `out` (cleared first), re-using its buffer.
+pub fn usage_resource_key_into(resource_uri: &str, subscription_id: &str, out: &mut String) {
     if resource_uri.trim().is_empty() {
-        normalize_resource_id(&format!("/subscriptions/{}", subscription_id.trim()))
+        let scope = format!("/subscriptions/{}", subscription_id.trim());
+        normalize_resource_id_into(&scope, out);
     } else {
-        normalize_resource_id(resource_uri)
+        normalize_resource_id_into(resource_uri, out);
     }
 }
 
 /// Lower-cased, trimmed GUID (or any identifier compared case-insensitively).
 pub fn normalize_guid(id: &str) -> String {
     id.trim().to_ascii_lowercase()
+}
+
+/// [`normalize_guid`] into `out` (cleared first), re-using its buffer.
+pub fn normalize_guid_into(id: &str, out: &mut String) {
+    out.clear();
+    out.push_str(id.trim());
+    out.make_ascii_lowercase();
 }
 
 /// Whether access at `scope` covers `resource`: a case-insensitive, path-segment prefix match.
@@ -131,6 +152,24 @@ mod tests {
             let b_lc: Vec<String> = b.iter().map(|s| s.to_lowercase()).collect();
             let expected = a_lc.len() <= b_lc.len() && b_lc[..a_lc.len()] == a_lc[..];
             prop_assert_eq!(scope_covers(&scope, &resource), expected);
+        }
+
+        #[test]
+        fn the_into_forms_equal_the_allocating_ones(
+            s in "[ /A-Za-zÀ-ÖİΣ0-9.-]{0,40}",
+            sub in "[ A-Fa-f0-9-]{0,12}",
+            dirty in "[a-zÀ-Ö/]{0,12}",
+        ) {
+            // The buffer is re-used from row to row: whatever it held must not leak through.
+            let mut out = dirty.clone();
+            normalize_resource_id_into(&s, &mut out);
+            prop_assert_eq!(&out, &normalize_resource_id(&s));
+            let mut out = dirty.clone();
+            usage_resource_key_into(&s, &sub, &mut out);
+            prop_assert_eq!(&out, &usage_resource_key(&s, &sub));
+            let mut out = dirty;
+            normalize_guid_into(&s, &mut out);
+            prop_assert_eq!(out, normalize_guid(&s));
         }
 
         #[test]

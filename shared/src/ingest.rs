@@ -3,16 +3,19 @@
 
 use crate::config::Config;
 use crate::ledger::ResourceDayKey;
-use crate::products::product_ineligibility;
+use crate::products::product_ineligibility_of;
+use crate::reasons::IneligibleReason;
 use crate::snapshot::{parse_snapshot, PathError};
 use crate::store::{
     CommitOutcome, PutSnapshotOutcome, Store, StoreError, UploadRecord, UsageAggregate, UsageKey,
 };
-use crate::usage::{read_usage_file_with, ReadOptions, RowError, UsageLine};
-use chrono::{DateTime, Utc};
+use crate::usage::{read_usage_rows, ReadOptions, RowError, UsageLine, UsageLineView};
+use chrono::{DateTime, NaiveDate, Utc};
+use hashbrown::Equivalent;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::io::Read;
 
 /// How many distinct resource-day groups are held in memory before they are staged.
@@ -79,7 +82,82 @@ pub struct SnapshotReceipt {
     pub errors: Vec<PathError>,
 }
 
-type GroupKey = (ResourceDayKey, String, String);
+/// One group's key: a resource-day and its (MpnId, Tier2MpnId).
+#[derive(Debug, PartialEq, Eq)]
+struct GroupKey {
+    key: ResourceDayKey,
+    mpn_id: String,
+    tier2_mpn_id: String,
+}
+
+/// A [`GroupKey`] borrowed from a line: what each line is looked up with, so that a line of a
+/// group already held costs no allocation. It hashes exactly like the owned key (whose `Hash`
+/// goes through this type).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct GroupKeyRef<'a> {
+    partner_id: &'a str,
+    customer_id: &'a str,
+    subscription_id: &'a str,
+    resource_id: &'a str,
+    usage_date: NaiveDate,
+    currency: &'a str,
+    mpn_id: &'a str,
+    tier2_mpn_id: &'a str,
+}
+
+impl GroupKey {
+    fn borrowed(&self) -> GroupKeyRef<'_> {
+        GroupKeyRef {
+            partner_id: &self.key.partner_id,
+            customer_id: &self.key.customer_id,
+            subscription_id: &self.key.subscription_id,
+            resource_id: &self.key.resource_id,
+            usage_date: self.key.usage_date,
+            currency: &self.key.currency,
+            mpn_id: &self.mpn_id,
+            tier2_mpn_id: &self.tier2_mpn_id,
+        }
+    }
+}
+
+impl Hash for GroupKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.borrowed().hash(state)
+    }
+}
+
+impl Equivalent<GroupKey> for GroupKeyRef<'_> {
+    fn equivalent(&self, key: &GroupKey) -> bool {
+        *self == key.borrowed()
+    }
+}
+
+impl GroupKeyRef<'_> {
+    fn to_owned_key(&self) -> GroupKey {
+        GroupKey {
+            key: ResourceDayKey {
+                partner_id: self.partner_id.to_string(),
+                customer_id: self.customer_id.to_string(),
+                subscription_id: self.subscription_id.to_string(),
+                resource_id: self.resource_id.to_string(),
+                usage_date: self.usage_date,
+                currency: self.currency.to_string(),
+            },
+            mpn_id: self.mpn_id.to_string(),
+            tier2_mpn_id: self.tier2_mpn_id.to_string(),
+        }
+    }
+}
+
+/// The sums of one group.
+#[derive(Debug, Default)]
+struct GroupSums {
+    list_amount: Decimal,
+    eligible_amount: Decimal,
+    microsoft_credit: Decimal,
+    ineligible_by_reason: BTreeMap<IneligibleReason, Decimal>,
+    lines: u64,
+}
 
 /// Credit Microsoft applied on a line (SPEC R8).
 pub fn microsoft_credit(line: &UsageLine) -> Decimal {
@@ -90,43 +168,46 @@ pub fn microsoft_credit(line: &UsageLine) -> Decimal {
 /// the aggregation ingestion stages (and `pec-bench ingest` measures).
 #[derive(Debug, Default)]
 pub struct UsageGroups {
-    groups: HashMap<GroupKey, UsageAggregate>,
+    groups: hashbrown::HashMap<GroupKey, GroupSums>,
 }
 
 impl UsageGroups {
     /// Adds one valid line to its group.
     pub fn add(&mut self, line: UsageLine, config: &Config) {
+        self.add_view(&line.view(), config);
+    }
+
+    /// Adds one valid line, borrowed, to its group: what ingestion does for every row.
+    pub fn add_view(&mut self, line: &UsageLineView<'_>, config: &Config) {
+        // As `microsoft_credit`: (quantity × unit price) × percentage / 100.
         let amount = line.quantity * line.unit_price;
-        let ms = microsoft_credit(&line);
-        let reason = product_ineligibility(&line, config);
-        let key = ResourceDayKey {
+        let ms = amount * line.pec_percentage / Decimal::ONE_HUNDRED;
+        let reason = product_ineligibility_of(line, config);
+        let add = |sums: &mut GroupSums| {
+            sums.list_amount += amount;
+            sums.microsoft_credit += ms;
+            sums.lines += 1;
+            match reason {
+                None => sums.eligible_amount += amount,
+                Some(r) => *sums.ineligible_by_reason.entry(r).or_default() += amount,
+            }
+        };
+        let key = GroupKeyRef {
             partner_id: line.partner_id,
             customer_id: line.customer_id,
             subscription_id: line.subscription_id,
             resource_id: line.resource_key,
             usage_date: line.usage_date,
             currency: line.pricing_currency,
+            mpn_id: line.mpn_id,
+            tier2_mpn_id: line.tier2_mpn_id,
         };
-        let gk = (key, line.mpn_id, line.tier2_mpn_id);
-        let agg = self
-            .groups
-            .entry(gk)
-            .or_insert_with_key(|(key, mpn, tier2)| UsageAggregate {
-                key: key.clone(),
-                mpn_id: mpn.clone(),
-                tier2_mpn_id: tier2.clone(),
-                list_amount: Decimal::ZERO,
-                eligible_amount: Decimal::ZERO,
-                microsoft_credit: Decimal::ZERO,
-                ineligible_by_reason: BTreeMap::new(),
-                lines: 0,
-            });
-        agg.list_amount += amount;
-        agg.microsoft_credit += ms;
-        agg.lines += 1;
-        match reason {
-            None => agg.eligible_amount += amount,
-            Some(r) => *agg.ineligible_by_reason.entry(r).or_default() += amount,
+        if let Some(sums) = self.groups.get_mut(&key) {
+            add(sums);
+        } else {
+            let mut sums = GroupSums::default();
+            add(&mut sums);
+            self.groups.insert(key.to_owned_key(), sums);
         }
     }
 
@@ -142,7 +223,20 @@ impl UsageGroups {
 
     /// Takes every group out, sorted by resource-day key.
     pub fn drain_sorted(&mut self) -> Vec<UsageAggregate> {
-        let mut rows: Vec<UsageAggregate> = self.groups.drain().map(|(_, v)| v).collect();
+        let mut rows: Vec<UsageAggregate> = self
+            .groups
+            .drain()
+            .map(|(k, sums)| UsageAggregate {
+                key: k.key,
+                mpn_id: k.mpn_id,
+                tier2_mpn_id: k.tier2_mpn_id,
+                list_amount: sums.list_amount,
+                eligible_amount: sums.eligible_amount,
+                microsoft_credit: sums.microsoft_credit,
+                ineligible_by_reason: sums.ineligible_by_reason,
+                lines: sums.lines,
+            })
+            .collect();
         rows.sort_by(|a, b| a.key.cmp(&b.key));
         rows
     }
@@ -187,12 +281,18 @@ pub fn ingest_usage_file_with<R: Read>(
     };
     let upload_id = uuid::Uuid::new_v4().to_string();
     let mut groups = UsageGroups::default();
-    let mut keys: BTreeMap<(String, chrono::NaiveDate), String> = BTreeMap::new();
+    // (date, subscription) → customer: the usage keys the upload will replace.
+    let mut keys: BTreeMap<NaiveDate, BTreeMap<String, String>> = BTreeMap::new();
     let mut store_error: Option<StoreError> = None;
-    let read = read_usage_file_with(input, &options, |line| {
-        keys.entry((line.subscription_id.clone(), line.usage_date))
-            .or_insert_with(|| line.customer_id.clone());
-        groups.add(line, config);
+    let read = read_usage_rows(input, &options, |line| {
+        let subscriptions = keys.entry(line.usage_date).or_default();
+        if !subscriptions.contains_key(line.subscription_id) {
+            subscriptions.insert(
+                line.subscription_id.to_string(),
+                line.customer_id.to_string(),
+            );
+        }
+        groups.add_view(line, config);
         if groups.len() >= FLUSH_GROUPS {
             if let Err(e) = flush(store, &upload_id, &mut groups) {
                 let msg = e.to_string();
@@ -239,14 +339,22 @@ pub fn ingest_usage_file_with<R: Read>(
         return Ok(receipt(existing, UploadStatus::Duplicate));
     }
     let staged = flush(store, &upload_id, &mut groups).and_then(|_| {
-        let keys: Vec<UsageKey> = keys
+        // In (subscription, date) order, as before.
+        let mut keys: Vec<UsageKey> = keys
             .into_iter()
-            .map(|((subscription_id, usage_date), customer_id)| UsageKey {
-                subscription_id,
-                usage_date,
-                customer_id,
+            .flat_map(|(usage_date, subscriptions)| {
+                subscriptions
+                    .into_iter()
+                    .map(move |(subscription_id, customer_id)| UsageKey {
+                        subscription_id,
+                        usage_date,
+                        customer_id,
+                    })
             })
             .collect();
+        keys.sort_by(|a, b| {
+            (&a.subscription_id, a.usage_date).cmp(&(&b.subscription_id, b.usage_date))
+        });
         let record = UploadRecord {
             upload_id: upload_id.clone(),
             partner_id: partner_id.clone(),
@@ -352,4 +460,107 @@ fn store_snapshot(
         status,
         errors: vec![],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::hash::BuildHasher;
+
+    fn line(resource: &str, mpn: &str, quantity: &str, charge: &str) -> UsageLine {
+        let d = |t: &str| t.parse::<Decimal>().expect("decimal");
+        UsageLine {
+            line: 2,
+            partner_id: "p1".into(),
+            customer_id: "c1".into(),
+            subscription_id: "s1".into(),
+            customer_name: "Contoso".into(),
+            mpn_id: mpn.into(),
+            tier2_mpn_id: String::new(),
+            usage_date: NaiveDate::from_ymd_opt(2026, 9, 3).expect("date"),
+            resource_key: resource.into(),
+            resource_group: "rg".into(),
+            meter_id: "m1".into(),
+            meter_name: "D2s v3".into(),
+            meter_category: "Virtual Machines".into(),
+            meter_sub_category: "Dsv3 Series".into(),
+            product_name: "Virtual Machines Dsv3 Series".into(),
+            publisher_name: "Microsoft".into(),
+            charge_type: charge.into(),
+            unit_price: d("0.25"),
+            quantity: d(quantity),
+            pricing_currency: "USD".into(),
+            pec_percentage: d("15"),
+            benefit_type: String::new(),
+            tags: String::new(),
+        }
+    }
+
+    #[test]
+    fn lines_add_up_per_resource_day_and_mpn_pair() {
+        let config = Config::default();
+        let mut groups = UsageGroups::default();
+        groups.add(line("/r/a", "111", "4", "New"), &config); // 1.00, credit 0.15
+        groups.add(line("/r/a", "111", "2", "Usage"), &config); // 0.50, credit 0.075
+        groups.add_view(&line("/r/a", "111", "8", "Purchase").view(), &config); // 2.00 not consumption
+        groups.add(line("/r/a", "222", "1", "New"), &config); // another MpnId: its own group
+        groups.add(line("/r/b", "111", "1", "New"), &config);
+        assert_eq!(groups.len(), 3);
+        let rows = groups.drain_sorted();
+        assert!(groups.is_empty());
+        let a = &rows[0];
+        assert_eq!(
+            (a.key.resource_id.as_str(), a.mpn_id.as_str()),
+            ("/r/a", "111")
+        );
+        assert_eq!(a.lines, 3);
+        assert_eq!(a.list_amount.to_string(), "3.50");
+        assert_eq!(a.eligible_amount.to_string(), "1.50");
+        assert_eq!(a.microsoft_credit.to_string(), "0.5250");
+        assert_eq!(
+            a.ineligible_by_reason
+                .get(&IneligibleReason::NotConsumption)
+                .map(Decimal::to_string),
+            Some("2.00".to_string())
+        );
+        assert_eq!((rows[1].mpn_id.as_str(), rows[1].lines), ("222", 1));
+        assert_eq!(rows[2].key.resource_id, "/r/b");
+    }
+
+    proptest! {
+        /// The borrowed key finds the owned one: equal keys hash alike and compare equal, and
+        /// keys differing in any part do not compare equal.
+        #[test]
+        fn borrowed_and_owned_group_keys_agree(
+            parts in prop::collection::vec("[a-c/]{0,3}", 7),
+            other in prop::collection::vec("[a-c/]{0,3}", 7),
+            day in 0u32..3,
+            other_day in 0u32..3,
+        ) {
+            let date = |d: u32| NaiveDate::from_ymd_opt(2026, 9, 1 + d).expect("date");
+            let key = |p: &[String], d: u32| GroupKey {
+                key: ResourceDayKey {
+                    partner_id: p[0].clone(),
+                    customer_id: p[1].clone(),
+                    subscription_id: p[2].clone(),
+                    resource_id: p[3].clone(),
+                    usage_date: date(d),
+                    currency: p[4].clone(),
+                },
+                mpn_id: p[5].clone(),
+                tier2_mpn_id: p[6].clone(),
+            };
+            let owned = key(&parts, day);
+            let hasher = hashbrown::DefaultHashBuilder::default();
+            prop_assert!(owned.borrowed().equivalent(&owned));
+            prop_assert_eq!(&owned.borrowed().to_owned_key(), &owned);
+            prop_assert_eq!(hasher.hash_one(owned.borrowed()), hasher.hash_one(&owned));
+            let second = key(&other, other_day);
+            prop_assert_eq!(
+                second.borrowed().equivalent(&owned),
+                parts == other && day == other_day
+            );
+        }
+    }
 }

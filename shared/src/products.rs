@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::reasons::IneligibleReason;
-use crate::usage::UsageLine;
+use crate::usage::{UsageLine, UsageLineView};
 
 /// Why the line can never earn PEC, first match wins; `None` if eligible.
 ///
@@ -14,18 +14,26 @@ use crate::usage::UsageLine;
 /// a `BenefitType` naming the word Spot: the Cost Management and FOCUS readers mark Spot pricing
 /// (`PricingModel` `Spot`, `PricingCategory` `Dynamic`) that way, DRU files never do.
 pub fn product_ineligibility(line: &UsageLine, config: &Config) -> Option<IneligibleReason> {
+    product_ineligibility_of(&line.view(), config)
+}
+
+/// [`product_ineligibility`] of a borrowed line (what ingestion reads).
+pub fn product_ineligibility_of(
+    line: &UsageLineView<'_>,
+    config: &Config,
+) -> Option<IneligibleReason> {
     let listed = |list: &[String], value: &str| {
         let value = value.trim();
         list.iter()
             .any(|item| item.trim().eq_ignore_ascii_case(value))
     };
-    if listed(&config.eligible_meter_ids, &line.meter_id)
-        || listed(&config.eligible_product_names, &line.product_name)
+    if listed(&config.eligible_meter_ids, line.meter_id)
+        || listed(&config.eligible_product_names, line.product_name)
     {
         return None;
     }
-    if listed(&config.ineligible_meter_ids, &line.meter_id)
-        || listed(&config.ineligible_product_names, &line.product_name)
+    if listed(&config.ineligible_meter_ids, line.meter_id)
+        || listed(&config.ineligible_product_names, line.product_name)
     {
         return Some(IneligibleReason::Configured);
     }
@@ -39,27 +47,27 @@ pub fn product_ineligibility(line: &UsageLine, config: &Config) -> Option<Inelig
             || contains_ci(text, "reserved instance")
             || contains_ci(text, "reserved vm instance")
     };
-    if contains_ci(&line.benefit_type, "reservation")
-        || names_reservation(&line.product_name)
-        || names_reservation(&line.meter_category)
+    if contains_ci(line.benefit_type, "reservation")
+        || names_reservation(line.product_name)
+        || names_reservation(line.meter_category)
     {
         return Some(IneligibleReason::Reservation);
     }
-    if contains_ci(&line.benefit_type, "savings plan")
-        || contains_ci(&line.benefit_type, "savingsplan")
+    if contains_ci(line.benefit_type, "savings plan")
+        || contains_ci(line.benefit_type, "savingsplan")
     {
         return Some(IneligibleReason::SavingsPlan);
     }
     let publisher = line.publisher_name.trim();
     if !(publisher.eq_ignore_ascii_case("Microsoft")
         || publisher.eq_ignore_ascii_case("Microsoft Corporation"))
-        || tags_mark_third_party(&line.tags)
+        || tags_mark_third_party(line.tags)
     {
         return Some(IneligibleReason::ThirdParty);
     }
-    if contains_word_ci(&line.meter_name, "spot")
-        || contains_word_ci(&line.meter_sub_category, "spot")
-        || contains_word_ci(&line.benefit_type, "spot")
+    if contains_word_ci(line.meter_name, "spot")
+        || contains_word_ci(line.meter_sub_category, "spot")
+        || contains_word_ci(line.benefit_type, "spot")
     {
         return Some(IneligibleReason::Spot);
     }

@@ -18,7 +18,7 @@
 //! at [`MAX_RECORD_BYTES`].
 
 use crate::decimal::{parse_decimal, parse_percentage};
-use crate::ids::{normalize_guid, usage_resource_key};
+use crate::ids::{normalize_guid, normalize_guid_into, usage_resource_key_into};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -84,6 +84,99 @@ pub struct UsageLine {
     pub pec_percentage: Decimal,
     pub benefit_type: String,
     pub tags: String,
+}
+
+/// A valid row of a usage file as the reader hands it over: the same fields as a [`UsageLine`],
+/// normalised the same way, borrowed from the reader's buffers for the length of one callback.
+/// Ingestion adds rows up from it without a `String` per field ([`read_usage_rows`]);
+/// [`UsageLineView::to_line`] makes the owned line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UsageLineView<'a> {
+    pub line: u64,
+    pub partner_id: &'a str,
+    pub customer_id: &'a str,
+    pub subscription_id: &'a str,
+    pub customer_name: &'a str,
+    pub mpn_id: &'a str,
+    pub tier2_mpn_id: &'a str,
+    pub usage_date: NaiveDate,
+    pub resource_key: &'a str,
+    pub resource_group: &'a str,
+    pub meter_id: &'a str,
+    pub meter_name: &'a str,
+    pub meter_category: &'a str,
+    pub meter_sub_category: &'a str,
+    pub product_name: &'a str,
+    pub publisher_name: &'a str,
+    pub charge_type: &'a str,
+    pub unit_price: Decimal,
+    pub quantity: Decimal,
+    pub pricing_currency: &'a str,
+    pub pec_percentage: Decimal,
+    pub benefit_type: &'a str,
+    pub tags: &'a str,
+}
+
+impl UsageLineView<'_> {
+    /// The owned line.
+    pub fn to_line(&self) -> UsageLine {
+        UsageLine {
+            line: self.line,
+            partner_id: self.partner_id.to_string(),
+            customer_id: self.customer_id.to_string(),
+            subscription_id: self.subscription_id.to_string(),
+            customer_name: self.customer_name.to_string(),
+            mpn_id: self.mpn_id.to_string(),
+            tier2_mpn_id: self.tier2_mpn_id.to_string(),
+            usage_date: self.usage_date,
+            resource_key: self.resource_key.to_string(),
+            resource_group: self.resource_group.to_string(),
+            meter_id: self.meter_id.to_string(),
+            meter_name: self.meter_name.to_string(),
+            meter_category: self.meter_category.to_string(),
+            meter_sub_category: self.meter_sub_category.to_string(),
+            product_name: self.product_name.to_string(),
+            publisher_name: self.publisher_name.to_string(),
+            charge_type: self.charge_type.to_string(),
+            unit_price: self.unit_price,
+            quantity: self.quantity,
+            pricing_currency: self.pricing_currency.to_string(),
+            pec_percentage: self.pec_percentage,
+            benefit_type: self.benefit_type.to_string(),
+            tags: self.tags.to_string(),
+        }
+    }
+}
+
+impl UsageLine {
+    /// The line as a [`UsageLineView`].
+    pub fn view(&self) -> UsageLineView<'_> {
+        UsageLineView {
+            line: self.line,
+            partner_id: &self.partner_id,
+            customer_id: &self.customer_id,
+            subscription_id: &self.subscription_id,
+            customer_name: &self.customer_name,
+            mpn_id: &self.mpn_id,
+            tier2_mpn_id: &self.tier2_mpn_id,
+            usage_date: self.usage_date,
+            resource_key: &self.resource_key,
+            resource_group: &self.resource_group,
+            meter_id: &self.meter_id,
+            meter_name: &self.meter_name,
+            meter_category: &self.meter_category,
+            meter_sub_category: &self.meter_sub_category,
+            product_name: &self.product_name,
+            publisher_name: &self.publisher_name,
+            charge_type: &self.charge_type,
+            unit_price: self.unit_price,
+            quantity: self.quantity,
+            pricing_currency: &self.pricing_currency,
+            pec_percentage: self.pec_percentage,
+            benefit_type: &self.benefit_type,
+            tags: &self.tags,
+        }
+    }
 }
 
 /// One problem in a usage file.
@@ -304,6 +397,16 @@ pub fn read_usage_file_with<R: Read>(
     options: &ReadOptions,
     mut on_line: impl FnMut(UsageLine) -> Result<(), String>,
 ) -> Result<UsageFileReport, String> {
+    read_usage_rows(input, options, |row| on_line(row.to_line()))
+}
+
+/// [`read_usage_file_with`], handing each valid row over borrowed ([`UsageLineView`]) instead of
+/// as an owned [`UsageLine`]: what ingestion uses, as it keeps only sums per resource-day.
+pub fn read_usage_rows<R: Read>(
+    input: R,
+    options: &ReadOptions,
+    mut on_line: impl FnMut(&UsageLineView<'_>) -> Result<(), String>,
+) -> Result<UsageFileReport, String> {
     let mut source = HashingReader {
         inner: input,
         hasher: Sha256::new(),
@@ -399,9 +502,10 @@ fn parse<R: Read>(
     source: &mut HashingReader<R>,
     context: &Context,
     errors: &mut Errors,
-    on_line: &mut impl FnMut(UsageLine) -> Result<(), String>,
+    on_line: &mut impl FnMut(&UsageLineView<'_>) -> Result<(), String>,
 ) -> Result<Progress, String> {
     let partner = context.partner.as_str();
+    let mut normalised = Normalised::default();
     let mut progress = Progress { rows: 0, line: 1 };
     let mut magic = [0u8; 2];
     let n = match read_up_to(&mut *source, &mut magic) {
@@ -466,7 +570,7 @@ fn parse<R: Read>(
                     continue;
                 };
                 if errors.count == 0 {
-                    on_line(row.into_line(line))?;
+                    on_line(&row.view(line, &mut normalised))?;
                 }
             }
             Ok(None) => return Ok(progress),
@@ -621,22 +725,49 @@ struct Row<'a> {
     pec_percentage: Decimal,
 }
 
-impl Row<'_> {
-    fn into_line(self, line: u64) -> UsageLine {
-        let v = |k: usize| self.values[k].trim().to_string();
-        UsageLine {
+/// The reader's buffers for the values a row's view normalises (re-used row after row).
+#[derive(Default)]
+struct Normalised {
+    partner_id: String,
+    customer_id: String,
+    subscription_id: String,
+    resource_key: String,
+    pricing_currency: String,
+}
+
+impl<'a> Row<'a> {
+    /// The row as a [`UsageLineView`]: trimmed values borrowed from the record, GUIDs
+    /// lower-cased, the resource key normalised and the currency upper-cased into `normalised`.
+    fn view<'b>(&self, line: u64, normalised: &'b mut Normalised) -> UsageLineView<'b>
+    where
+        'a: 'b,
+    {
+        let v = |k: usize| self.values[k].trim();
+        normalize_guid_into(self.values[PARTNER_ID], &mut normalised.partner_id);
+        normalize_guid_into(self.values[CUSTOMER_ID], &mut normalised.customer_id);
+        normalize_guid_into(
+            self.values[SUBSCRIPTION_ID],
+            &mut normalised.subscription_id,
+        );
+        usage_resource_key_into(
+            self.values[RESOURCE_URI],
+            self.values[SUBSCRIPTION_ID],
+            &mut normalised.resource_key,
+        );
+        let currency = &mut normalised.pricing_currency;
+        currency.clear();
+        currency.push_str(v(PRICING_CURRENCY));
+        currency.make_ascii_uppercase();
+        UsageLineView {
             line,
-            partner_id: normalize_guid(self.values[PARTNER_ID]),
-            customer_id: normalize_guid(self.values[CUSTOMER_ID]),
-            subscription_id: normalize_guid(self.values[SUBSCRIPTION_ID]),
+            partner_id: &normalised.partner_id,
+            customer_id: &normalised.customer_id,
+            subscription_id: &normalised.subscription_id,
             customer_name: v(CUSTOMER_NAME),
             mpn_id: v(MPN_ID),
             tier2_mpn_id: v(TIER2_MPN_ID),
             usage_date: self.usage_date,
-            resource_key: usage_resource_key(
-                self.values[RESOURCE_URI],
-                self.values[SUBSCRIPTION_ID],
-            ),
+            resource_key: &normalised.resource_key,
             resource_group: v(RESOURCE_GROUP),
             meter_id: v(METER_ID),
             meter_name: v(METER_NAME),
@@ -647,7 +778,7 @@ impl Row<'_> {
             charge_type: v(CHARGE_TYPE),
             unit_price: self.unit_price,
             quantity: self.quantity,
-            pricing_currency: self.values[PRICING_CURRENCY].trim().to_ascii_uppercase(),
+            pricing_currency: &normalised.pricing_currency,
             pec_percentage: self.pec_percentage,
             benefit_type: v(BENEFIT_TYPE),
             tags: v(TAGS),
@@ -1180,6 +1311,7 @@ impl<R: Read> Read for LineTracker<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::usage_resource_key;
     use proptest::prelude::*;
     use std::io::Write;
 

@@ -12,7 +12,7 @@
 
 use super::{
     amount_too_large, next_record, parse_usage_date, record_text, Context, Errors, LineTracker,
-    Progress, UsageFormat, UsageLine, MAX_LINE_AMOUNT,
+    Progress, UsageFormat, UsageLine, UsageLineView, MAX_LINE_AMOUNT,
 };
 use crate::decimal::{parse_decimal, parse_percentage};
 use crate::ids::{normalize_guid, usage_resource_key};
@@ -379,7 +379,7 @@ pub(super) fn read_rows<R: Read>(
     mut progress: Progress,
     context: &Context,
     errors: &mut Errors,
-    on_line: &mut impl FnMut(UsageLine) -> Result<(), String>,
+    on_line: &mut impl FnMut(&UsageLineView<'_>) -> Result<(), String>,
 ) -> Result<Progress, String> {
     let Some(header) = read_header(format, record, progress.line, context, errors) else {
         return Ok(progress);
@@ -394,7 +394,7 @@ pub(super) fn read_rows<R: Read>(
                     continue;
                 };
                 if errors.count == 0 {
-                    on_line(usage)?;
+                    on_line(&usage.view())?;
                 }
             }
             Ok(None) => return Ok(progress),
