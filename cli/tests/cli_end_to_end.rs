@@ -11,39 +11,14 @@
 //! so both days are FULL for every resource. Per day: list 35.7312, eligible 31.1232, earned
 //! 31.1232 × 0.15 = 4.66848, Microsoft 1.0368, variance 3.63168. The month doubles them.
 
+mod support;
+
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use support::{code, examples, json, pec};
 
 const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
 const SUB: &str = "23b8c1e9-3924-46de-beb1-3b9046685257";
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/examples")
-}
-
-fn pec(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pec"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run pec")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
 
 fn load_examples(data: &Path) {
     let usage = examples().join("daily-rated-usage.csv");

@@ -5,15 +5,10 @@ mod support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{holdings, pec, usage_file, usage_row, PARTNER, SUB};
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)))
-}
+use support::{holdings, json, pec, usage_file, usage_row, PARTNER, SUB};
 
 const SETTLE: [&str; 7] = [
     "settle",

@@ -1,9 +1,12 @@
 //! `pec usage upload` of Cost Management and FOCUS exports and `pec access import`, end to end
 //! on the SPEC's example data (see `tests/tests/inputs.rs` for the same at the library level).
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+use support::{code, examples, json, pec, stderr};
 
 const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
 const CUSTOMER: &str = "bdd640fb-0667-4ad1-9c80-317fa3b1799d";
@@ -17,42 +20,10 @@ const TIMES: [&str; 5] = [
     "2026-09-03T00:05:00Z",
 ];
 
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/examples")
-}
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/tests/fixtures")
         .join(name)
-}
-
-fn pec(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pec"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run pec")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
 }
 
 fn path(p: &Path) -> &str {

@@ -7,19 +7,18 @@
 //! `cli_end_to_end.rs` works out by hand: 8 usage rows, 5 snapshots of one customer, and a
 //! settlement of 2026-09-01..02 that appends 8 entries earning 9.33696 USD and losing nothing.
 
+mod support;
+
 use serde_json::Value;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::examples;
 
 const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
 const CUSTOMER: &str = "bdd640fb-0667-4ad1-9c80-317fa3b1799d";
 const SNAPSHOT_0: &str = "bd9c66b3-ad3c-4d6d-9a3d-1fa7bc8960a9";
 const SHOP: &str = "/subscriptions/23b8c1e9-3924-46de-beb1-3b9046685257/resourceGroups/rg-web/providers/Microsoft.Web/sites/shop";
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/examples")
-}
 
 fn usage_file() -> PathBuf {
     examples().join("daily-rated-usage.csv")

@@ -198,15 +198,44 @@ pub fn build_statement(
     month_entries: impl IntoIterator<Item = Entry>,
     posted_in_month: impl IntoIterator<Item = Entry>,
 ) -> Statement {
-    let mut acc: BTreeMap<String, CurrencyAcc> = BTreeMap::new();
+    let mut builder = StatementBuilder::new(partner_id, month, as_of);
     for e in month_entries {
-        if e.key.partner_id != partner_id
-            || Month::of(e.key.usage_date) != month
-            || e.posted_at > as_of
-        {
-            continue;
+        builder.add_month_entry(&e);
+    }
+    for e in posted_in_month {
+        builder.add_posted_entry(&e);
+    }
+    builder.finish()
+}
+
+/// A statement added up one entry at a time ([`build_statement`] over entries it is handed, so
+/// that a month of millions of entries is never held in memory).
+pub struct StatementBuilder {
+    partner_id: String,
+    month: Month,
+    as_of: DateTime<Utc>,
+    acc: BTreeMap<String, CurrencyAcc>,
+}
+
+impl StatementBuilder {
+    pub fn new(partner_id: &str, month: Month, as_of: DateTime<Utc>) -> StatementBuilder {
+        StatementBuilder {
+            partner_id: partner_id.to_string(),
+            month,
+            as_of,
+            acc: BTreeMap::new(),
         }
-        let c = acc.entry(e.key.currency.clone()).or_default();
+    }
+
+    /// One entry of the month (usage date in the month, posted by `as_of`; others are ignored).
+    pub fn add_month_entry(&mut self, e: &Entry) {
+        if e.key.partner_id != self.partner_id
+            || Month::of(e.key.usage_date) != self.month
+            || e.posted_at > self.as_of
+        {
+            return;
+        }
+        let c = self.acc.entry(e.key.currency.clone()).or_default();
         let f = &e.figures;
         c.totals.add(f);
         for (r, v) in &f.lost_by_reason {
@@ -232,22 +261,22 @@ pub fn build_statement(
         d.lost_credit += f.lost_credit;
         d.microsoft_credit += f.microsoft_credit;
     }
-    let month_start = month.start();
-    let month_end = month.next().start();
-    for e in posted_in_month {
-        if e.key.partner_id != partner_id
+
+    /// One entry posted during the month: a prior-period adjustment counts (others are ignored).
+    pub fn add_posted_entry(&mut self, e: &Entry) {
+        if e.key.partner_id != self.partner_id
             || e.kind != EntryKind::Adjustment
-            || e.posted_at < month_start
-            || e.posted_at >= month_end
-            || e.posted_at > as_of
-            || e.key.usage_date >= month.first_day()
+            || e.posted_at < self.month.start()
+            || e.posted_at >= self.month.next().start()
+            || e.posted_at > self.as_of
+            || e.key.usage_date >= self.month.first_day()
         {
-            continue;
+            return;
         }
         if e.figures.earned_credit.is_zero() && e.figures.lost_credit.is_zero() {
-            continue;
+            return;
         }
-        let c = acc.entry(e.key.currency.clone()).or_default();
+        let c = self.acc.entry(e.key.currency.clone()).or_default();
         let p = c
             .prior
             .entry(Month::of(e.key.usage_date).to_string())
@@ -255,67 +284,72 @@ pub fn build_statement(
         p.0 += e.figures.earned_credit;
         p.1 += e.figures.lost_credit;
     }
-    let amounts = |m: BTreeMap<String, Decimal>| -> BTreeMap<String, String> {
-        m.into_iter()
-            .filter(|(_, v)| !v.is_zero())
-            .map(|(k, v)| (k, fmt_amount(v)))
-            .collect()
-    };
-    let currencies = acc
-        .into_iter()
-        .map(|(currency, mut c)| {
-            c.totals.finish();
-            CurrencyStatement {
-                currency,
-                totals: c.totals,
-                lost_credit_by_reason: amounts(c.lost),
-                ineligible_by_reason: amounts(c.ineligible),
-                customers: c
-                    .customers
-                    .into_iter()
-                    .map(|(customer_id, (tier2, mut totals, subs))| {
-                        totals.finish();
-                        CustomerTotals {
-                            customer_id,
-                            tier2_mpn_id: tier2,
-                            totals,
-                            subscriptions: subs
-                                .into_iter()
-                                .map(|(subscription_id, mut totals)| {
-                                    totals.finish();
-                                    SubscriptionTotals {
-                                        subscription_id,
-                                        totals,
-                                    }
-                                })
-                                .collect(),
-                        }
-                    })
-                    .collect(),
-                days: c.days.into_values().collect(),
-                prior_period_adjustments: c
-                    .prior
-                    .into_iter()
-                    .map(
-                        |(usage_month, (earned_credit, lost_credit))| PriorPeriodAdjustment {
-                            usage_month,
-                            earned_credit,
-                            lost_credit,
-                        },
-                    )
-                    .collect(),
-            }
-        })
-        .collect();
-    Statement {
-        partner_id: partner_id.to_string(),
-        month: month.to_string(),
-        as_of,
-        currencies,
+
+    /// The statement.
+    pub fn finish(self) -> Statement {
+        let amounts = |m: BTreeMap<String, Decimal>| -> BTreeMap<String, String> {
+            m.into_iter()
+                .filter(|(_, v)| !v.is_zero())
+                .map(|(k, v)| (k, fmt_amount(v)))
+                .collect()
+        };
+        let currencies = self
+            .acc
+            .into_iter()
+            .map(|(currency, mut c)| {
+                c.totals.finish();
+                CurrencyStatement {
+                    currency,
+                    totals: c.totals,
+                    lost_credit_by_reason: amounts(c.lost),
+                    ineligible_by_reason: amounts(c.ineligible),
+                    customers: c
+                        .customers
+                        .into_iter()
+                        .map(|(customer_id, (tier2, mut totals, subs))| {
+                            totals.finish();
+                            CustomerTotals {
+                                customer_id,
+                                tier2_mpn_id: tier2,
+                                totals,
+                                subscriptions: subs
+                                    .into_iter()
+                                    .map(|(subscription_id, mut totals)| {
+                                        totals.finish();
+                                        SubscriptionTotals {
+                                            subscription_id,
+                                            totals,
+                                        }
+                                    })
+                                    .collect(),
+                            }
+                        })
+                        .collect(),
+                    days: c.days.into_values().collect(),
+                    prior_period_adjustments: c
+                        .prior
+                        .into_iter()
+                        .map(
+                            |(usage_month, (earned_credit, lost_credit))| PriorPeriodAdjustment {
+                                usage_month,
+                                earned_credit,
+                                lost_credit,
+                            },
+                        )
+                        .collect(),
+                }
+            })
+            .collect();
+        Statement {
+            partner_id: self.partner_id,
+            month: self.month.to_string(),
+            as_of: self.as_of,
+            currencies,
+        }
     }
 }
 
-/// Reads what a statement needs from the store and builds it.
+/// Reads what a statement needs from the store and builds it, one entry at a time.
 pub fn statement_from_store(
     store: &dyn Store,
     partner_id: &str,
@@ -323,7 +357,7 @@ pub fn statement_from_store(
     as_of: DateTime<Utc>,
 ) -> Result<Statement, StoreError> {
     let partner_id = partner_id.trim().to_ascii_lowercase();
-    let mut month_entries = Vec::new();
+    let mut builder = StatementBuilder::new(&partner_id, month, as_of);
     let filter = EntryFilter {
         partner_id: Some(partner_id.clone()),
         usage_from: Some(month.first_day()),
@@ -332,27 +366,20 @@ pub fn statement_from_store(
         ..Default::default()
     };
     store.for_each_entry(&filter, &mut |e| {
-        month_entries.push(e);
+        builder.add_month_entry(&e);
         Ok(())
     })?;
-    let mut posted = Vec::new();
     let to = month
         .next()
         .start()
         .min(as_of + chrono::Duration::microseconds(1));
     store.for_each_entry_posted(&partner_id, month.start(), to, &mut |e| {
         if e.kind == EntryKind::Adjustment && e.key.usage_date < month.first_day() {
-            posted.push(e);
+            builder.add_posted_entry(&e);
         }
         Ok(())
     })?;
-    Ok(build_statement(
-        &partner_id,
-        month,
-        as_of,
-        month_entries,
-        posted,
-    ))
+    Ok(builder.finish())
 }
 
 /// A text cell made safe for spreadsheets: one that starts with `=`, `+`, `-`, `@`, tab or CR is

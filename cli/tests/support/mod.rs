@@ -28,13 +28,35 @@ pub fn example_snapshot(i: usize) -> Vec<u8> {
     std::fs::read(examples().join(format!("snapshot-{i}.json"))).expect("example snapshot")
 }
 
+/// `pec --data-dir DATA ARGS…`, stdin closed, its output collected.
 pub fn pec(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pec"))
         .arg("--data-dir")
         .arg(data)
         .args(args)
+        .stdin(Stdio::null())
         .output()
         .expect("run pec")
+}
+
+/// A command's stdout as JSON; the test fails showing both streams when it is not.
+pub fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// The exit code (-1 when killed by a signal).
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
 }
 
 pub fn set_secret(data: &Path, partner: &str, secret: &str, revoke: bool) {
