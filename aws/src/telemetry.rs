@@ -35,6 +35,14 @@ pub enum LogFormat {
 pub fn filter(spec: Option<&str>, default: &str) -> Result<Targets, String> {
     let spec = spec.map(str::trim).filter(|s| !s.is_empty());
     let text = spec.unwrap_or(default);
+    // `Targets` would take `pec_ledger[settle]=debug` as a target of that name that matches
+    // nothing: refuse it instead of silently logging less than asked.
+    if text.contains(['[', ']', '{', '}']) {
+        return Err(format!(
+            "{text:?} is not a log filter (span and field filters are not supported); examples: \
+             info, warn, warn,pec_ledger=debug"
+        ));
+    }
     text.parse::<Targets>().map_err(|e| {
         format!("{text:?} is not a log filter ({e}); examples: info, warn, warn,pec_ledger=debug")
     })
@@ -295,6 +303,14 @@ mod tests {
         assert!(filter(None, "warn").is_ok());
         assert!(filter(Some("  "), "warn").is_ok());
         assert!(filter(Some("debug,pec_ledger=trace"), "warn").is_ok());
+        for spans in [
+            "pec_ledger[settle]=debug",
+            "[{run_id=x}]=info",
+            "warn,pec_aws{bucket}=info",
+        ] {
+            let e = filter(Some(spans), "warn").expect_err("span and field filters");
+            assert!(e.contains("span and field filters"), "{e}");
+        }
         let e = filter(Some("pec_ledger=loud"), "warn").expect_err("bad level");
         assert!(e.contains("\"pec_ledger=loud\" is not a log filter"), "{e}");
         // A target covers its submodules; the bare level is everything else.
