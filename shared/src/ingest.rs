@@ -221,7 +221,7 @@ impl UsageGroups {
         self.groups.is_empty()
     }
 
-    /// Takes every group out, sorted by resource-day key.
+    /// Takes every group out, sorted by resource-day key, then MpnId and Tier2MpnId.
     pub fn drain_sorted(&mut self) -> Vec<UsageAggregate> {
         let mut rows: Vec<UsageAggregate> = self
             .groups
@@ -237,7 +237,10 @@ impl UsageGroups {
                 lines: sums.lines,
             })
             .collect();
-        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        // Fully ordered (a resource-day may have several MpnId pairs), so staging is repeatable.
+        rows.sort_by(|a, b| {
+            (&a.key, &a.mpn_id, &a.tier2_mpn_id).cmp(&(&b.key, &b.mpn_id, &b.tier2_mpn_id))
+        });
         rows
     }
 }
