@@ -3,7 +3,7 @@
 # time from process start to its first poll of the Lambda runtime API (a local stub,
 # bench/lambda_coldstart.py), median over LAMBDA_RUNS runs (default 30).
 #
-#   bench/lambda.sh                  the five binaries as `sam build` makes them: release with
+#   bench/lambda.sh                  the six binaries as `sam build` makes them: release with
 #                                    infra/lambda-build.toml (opt-level "s", fat LTO, 1 codegen
 #                                    unit, stripped), for this machine's architecture (x86_64
 #                                    here; the template deploys arm64, built by cargo-lambda)
@@ -20,7 +20,7 @@ mkdir -p "$TARGET"
 TARGET=$(cd "$TARGET" && pwd)
 RUNS=${LAMBDA_RUNS:-30}
 OUT="$TARGET/lambda-bench"
-BINS=(usage-upload access-webhook nightly-settle-coordinator nightly-settle-worker monthly-statement)
+BINS=(usage-upload access-webhook statement-api nightly-settle-coordinator nightly-settle-worker monthly-statement)
 PKGS=(-p pec-fn-usage-upload -p pec-fn-access-webhook -p pec-fn-nightly-settle -p pec-fn-monthly-statement)
 
 # build VARIANT "BIN…" [cargo --config overrides on top of infra/lambda-build.toml]…

@@ -170,6 +170,7 @@ def contract_problems(template, transformed):
     expected = {
         "UsageUploadFunction": "usage-upload",
         "AccessWebhookFunction": "access-webhook",
+        "StatementApiFunction": "statement-api",
         "NightlySettleCoordinatorFunction": "nightly-settle-coordinator",
         "NightlySettleWorkerFunction": "nightly-settle-worker",
         "MonthlyStatementFunction": "monthly-statement",
@@ -214,12 +215,15 @@ def contract_problems(template, transformed):
     for (fn, ev), cron in schedules.items():
         if res[fn]["Properties"]["Events"][ev]["Properties"].get("Schedule") != cron:
             out.append(f"{fn}: schedule is not {cron}")
-    routes = {(e["Properties"]["Method"], e["Properties"]["Path"], e["Properties"].get("PayloadFormatVersion"))
-              for e in res["AccessWebhookFunction"]["Properties"]["Events"].values()}
-    want_routes = {("POST", "/v1/partners/{partnerId}/access-snapshots", "2.0"),
-                   ("GET", "/v1/partners/{partnerId}/statements/{month}", "2.0")}
+    routes = {fn: {(e["Properties"]["Method"], e["Properties"]["Path"], e["Properties"].get("PayloadFormatVersion"))
+                   for e in res[fn]["Properties"]["Events"].values()}
+              for fn in ("AccessWebhookFunction", "StatementApiFunction")}
+    want_routes = {
+        "AccessWebhookFunction": {("POST", "/v1/partners/{partnerId}/access-snapshots", "2.0")},
+        "StatementApiFunction": {("GET", "/v1/partners/{partnerId}/statements/{month}", "2.0")},
+    }
     if routes != want_routes:
-        out.append(f"webhook routes are {sorted(routes)}")
+        out.append(f"HTTP routes are {routes}")
     gsis = {t: sorted(i["IndexName"] for i in res[t]["Properties"]["GlobalSecondaryIndexes"])
             for t in ("LedgerTable", "StateTable")}
     if gsis != {"LedgerTable": ["ByPostingMonth", "ByUsageMonth"], "StateTable": ["ByIndex"]}:

@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 use common::{setup, t, TestAws};
 use pec_aws::emf;
 use pec_aws::handlers::access_webhook::SnapshotOutcome;
-use pec_aws::handlers::{access_webhook, monthly_statement, nightly_settle, usage_upload};
+use pec_aws::handlers::{
+    access_webhook, monthly_statement, nightly_settle, statement_api, usage_upload,
+};
 use pec_ledger::config::Config;
 use pec_ledger::generate::{generate, GenerateOptions};
 use pec_ledger::ingest::{ingest_usage_file, post_snapshot, UploadStatus};
@@ -78,6 +80,19 @@ fn api_request(
         "body": base64::engine::general_purpose::STANDARD.encode(body),
         "isBase64Encoded": true
     })
+}
+
+/// The partner's webhook secret, [`SECRET`], from `now`.
+fn add_partner_secret(aws: &pec_aws::Aws, now: DateTime<Utc>) {
+    aws.store
+        .add_secret(
+            PARTNER,
+            &WebhookSecret {
+                secret: SECRET.into(),
+                added_at: now,
+            },
+        )
+        .unwrap();
 }
 
 /// Status, JSON body, and what the function's metrics count it as.
@@ -326,15 +341,7 @@ fn access_webhook_handler_over_api_gateway_v2() {
     let env = setup();
     let aws = &env.aws;
     let now = t("2026-09-03T01:00:00Z");
-    aws.store
-        .add_secret(
-            PARTNER,
-            &WebhookSecret {
-                secret: SECRET.into(),
-                added_at: now,
-            },
-        )
-        .unwrap();
+    add_partner_secret(aws, now);
     let body = serde_json::to_vec(&snapshot(
         1,
         "2026-09-03T00:05:00Z",
@@ -516,10 +523,9 @@ fn nightly_settlement_coordinator_and_worker_with_partial_batch_failure() {
     assert_eq!(n, 2);
 }
 
-#[test]
-fn monthly_statement_handler_scheduled_and_on_demand() {
-    let env = setup();
-    let aws = &env.aws;
+/// One resource-day of September 2026 settled: list 10, no access evidence, so the 15 % credit
+/// (1.5) is lost (`NO_EVIDENCE`).
+fn one_settled_resource_day(aws: &pec_aws::Aws) {
     let vm = scenario::res("/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1");
     ingest_usage_file(
         &aws.store,
@@ -537,6 +543,116 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
         t("2026-09-06T02:00:00Z"),
     );
     settle(&aws.store, &aws.config, &opts).unwrap();
+}
+
+/// A signed `GET …/statements/{month}?{query}` as API Gateway hands it over.
+fn statement_read(partner: &str, month: &str, query: &str, now: DateTime<Utc>) -> Value {
+    let mut r = api_request(partner, b"", now, SECRET, "msg_read");
+    let path = format!("/v1/partners/{partner}/statements/{month}");
+    r["routeKey"] = json!("GET /v1/partners/{partnerId}/statements/{month}");
+    r["requestContext"]["routeKey"] = r["routeKey"].clone();
+    r["requestContext"]["http"]["method"] = json!("GET");
+    r["requestContext"]["http"]["path"] = json!(path);
+    r["rawPath"] = json!(path);
+    r["rawQueryString"] = json!(query);
+    r["headers"]
+        .as_object_mut()
+        .expect("headers")
+        .remove("Content-Type");
+    r
+}
+
+fn gateway_response(
+    r: &aws_lambda_events::apigw::ApiGatewayV2httpResponse,
+) -> (i64, String, Vec<u8>) {
+    let content_type = r
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = match &r.body {
+        Some(aws_lambda_events::encodings::Body::Text(t)) if r.is_base64_encoded => {
+            base64::engine::general_purpose::STANDARD
+                .decode(t)
+                .expect("base64")
+        }
+        Some(aws_lambda_events::encodings::Body::Text(t)) => t.clone().into_bytes(),
+        _ => Vec::new(),
+    };
+    (r.status_code, content_type, body)
+}
+
+#[test]
+fn statement_api_handler_serves_statement_reads_and_only_those() {
+    let env = setup();
+    let aws = &env.aws;
+    one_settled_resource_day(aws);
+    let now = t("2026-10-02T06:00:00Z");
+    add_partner_secret(aws, now);
+    let read = |query: &str| {
+        let event = serde_json::from_value(statement_read(PARTNER, "2026-09", query, now))
+            .expect("API Gateway v2 request");
+        gateway_response(&statement_api::handle(aws, &event, now).expect("statement-api"))
+    };
+    // One resource-day: list 10, no access evidence, so the 15 % credit (1.5) is lost.
+    let (status, content_type, body) = read("");
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let json: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(json["currencies"][0]["totals"]["listAmount"], "10");
+    assert_eq!(
+        json["currencies"][0]["lostCreditByReason"]["NO_EVIDENCE"],
+        "1.5"
+    );
+    assert_eq!(json["currencies"][0]["totals"]["earnedCredit"], "0");
+    // The same statement as the domain builds it, byte for byte in CSV.
+    let expected = render_csv(
+        &statement_from_store(&aws.store, PARTNER, Month::parse("2026-09").unwrap(), now).unwrap(),
+    );
+    let (status, content_type, body) = read("format=csv");
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "text/csv; charset=utf-8")
+    );
+    assert_eq!(String::from_utf8(body).expect("utf-8"), expected);
+    // XLSX is binary: API Gateway gets it base64-encoded; it is a zip (an OOXML package).
+    let (status, content_type, body) = read("format=xlsx");
+    assert_eq!(status, 200);
+    assert_eq!(
+        content_type,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(&body[..4], b"PK\x03\x04");
+    let (status, _, body) = read("format=pdf");
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    // Unsigned: 401, and no figure in the answer.
+    let mut unsigned = statement_read(PARTNER, "2026-09", "", now);
+    unsigned["headers"]["webhook-signature"] = json!("v1,AAAA");
+    let event = serde_json::from_value(unsigned).expect("request");
+    let (status, _, body) =
+        gateway_response(&statement_api::handle(aws, &event, now).expect("statement-api"));
+    assert_eq!(status, 401);
+    assert!(!String::from_utf8_lossy(&body).contains("listAmount"));
+    // Each function answers its own routes only: API Gateway never sends it the other's, and if
+    // it did, the answer would be a 404, not the other function's work.
+    let event =
+        serde_json::from_value(statement_read(PARTNER, "2026-09", "", now)).expect("request");
+    let (status, _, body) =
+        gateway_response(&access_webhook::handle(aws, &event, now).expect("webhook"));
+    assert_eq!(status, 404);
+    assert!(!String::from_utf8_lossy(&body).contains("listAmount"));
+    let snapshot_post =
+        serde_json::from_value(api_request(PARTNER, b"{}", now, SECRET, "msg_p")).expect("request");
+    let (status, _, _) =
+        gateway_response(&statement_api::handle(aws, &snapshot_post, now).expect("statement-api"));
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn monthly_statement_handler_scheduled_and_on_demand() {
+    let env = setup();
+    let aws = &env.aws;
+    one_settled_resource_day(aws);
     let now = t("2026-10-02T06:00:00Z");
     let input = serde_json::to_value(scheduled("2026-10-02T06:00:00Z")).unwrap();
     let written = monthly_statement::handle(aws, &input, now).expect("scheduled");

@@ -1,6 +1,6 @@
 //! Isolation on AWS (issue 4, item 9): partner B, with its own secret and its own upload prefix,
 //! can neither post nor read partner A's snapshots and statements through the access-webhook
-//! handler, and a usage file under `uploads/{B}/` carrying A's rows is rejected
+//! and statement-api handlers, and a usage file under `uploads/{B}/` carrying A's rows is rejected
 //! (`TENANT_MISMATCH`) without anything landing in A's (or B's) data.
 
 mod common;
@@ -11,7 +11,7 @@ mod scenario;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use common::{ledger, setup, t, TestAws};
-use pec_aws::handlers::{access_webhook, usage_upload};
+use pec_aws::handlers::{access_webhook, statement_api, usage_upload};
 use pec_ledger::ingest::UploadStatus;
 use pec_ledger::settle::settle;
 use pec_ledger::store::{ObjectStore, PartnerStore, SnapshotStore, UsageStore, WebhookSecret};
@@ -57,9 +57,21 @@ fn request(
     })
 }
 
+/// The request to the function API Gateway routes it to (infra/template.yaml): statement reads
+/// to statement-api, the rest to access-webhook.
 fn call(env: &TestAws, request: Value, now: DateTime<Utc>) -> (i64, String) {
-    let event = serde_json::from_value(request).expect("API Gateway v2 request");
-    let r = access_webhook::handle(&env.aws, &event, now).expect("webhook");
+    let event: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+        serde_json::from_value(request).expect("API Gateway v2 request");
+    let r = if event
+        .raw_path
+        .as_deref()
+        .unwrap_or_default()
+        .contains("/statements/")
+    {
+        statement_api::handle(&env.aws, &event, now).expect("statement-api")
+    } else {
+        access_webhook::handle(&env.aws, &event, now).expect("webhook")
+    };
     let body = match r.body {
         Some(aws_lambda_events::encodings::Body::Text(t)) => t,
         _ => String::new(),

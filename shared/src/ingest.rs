@@ -7,7 +7,8 @@ use crate::products::product_ineligibility_of;
 use crate::reasons::IneligibleReason;
 use crate::snapshot::{parse_snapshot, PathError};
 use crate::store::{
-    CommitOutcome, PutSnapshotOutcome, Store, StoreError, UploadRecord, UsageAggregate, UsageKey,
+    CommitOutcome, PutSnapshotOutcome, SnapshotStore, StoreError, UploadRecord, UsageAggregate,
+    UsageKey, UsageStore,
 };
 use crate::usage::{read_usage_rows, ReadOptions, RowError, UsageLine, UsageLineView};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -245,7 +246,11 @@ impl UsageGroups {
     }
 }
 
-fn flush(store: &dyn Store, upload_id: &str, groups: &mut UsageGroups) -> Result<(), StoreError> {
+fn flush<S: UsageStore + ?Sized>(
+    store: &S,
+    upload_id: &str,
+    groups: &mut UsageGroups,
+) -> Result<(), StoreError> {
     store.stage_usage(upload_id, &groups.drain_sorted())
 }
 
@@ -254,8 +259,8 @@ fn flush(store: &dyn Store, upload_id: &str, groups: &mut UsageGroups) -> Result
 ///
 /// A daily rated usage file; a Cost Management or FOCUS export needs the partner's MPN ID:
 /// [`ingest_usage_file_with`].
-pub fn ingest_usage_file<R: Read>(
-    store: &dyn Store,
+pub fn ingest_usage_file<S: UsageStore + ?Sized, R: Read>(
+    store: &S,
     config: &Config,
     partner_id: &str,
     file_name: &str,
@@ -269,8 +274,8 @@ pub fn ingest_usage_file<R: Read>(
 /// [`ingest_usage_file`] for any usage format the reader detects
 /// ([`crate::usage::read_usage_file_with`]): `options` names the partner and, for exports
 /// without `MpnId`, the partner's MPN ID.
-pub fn ingest_usage_file_with<R: Read>(
-    store: &dyn Store,
+pub fn ingest_usage_file_with<S: UsageStore + ?Sized, R: Read>(
+    store: &S,
     config: &Config,
     options: &ReadOptions,
     file_name: &str,
@@ -382,8 +387,8 @@ pub fn ingest_usage_file_with<R: Read>(
 }
 
 /// Validates and stores one access snapshot posted for `partner_id`.
-pub fn post_snapshot(
-    store: &dyn Store,
+pub fn post_snapshot<S: SnapshotStore + ?Sized>(
+    store: &S,
     partner_id: &str,
     body: &[u8],
     now: DateTime<Utc>,
@@ -403,8 +408,8 @@ pub fn post_snapshot(
 }
 
 /// [`post_snapshot`] without the log event; `customer_id` is set once the body parses.
-fn store_snapshot(
-    store: &dyn Store,
+fn store_snapshot<S: SnapshotStore + ?Sized>(
+    store: &S,
     partner_id: &str,
     body: &[u8],
     now: DateTime<Utc>,

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::decimal::write_amount;
 use crate::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
 use crate::reasons::{DayStatus, LossReason};
-use crate::store::{Append, AppendOutcome, Store, StoreError, UsageAggregate};
+use crate::store::{Append, AppendOutcome, SnapshotStore, Store, StoreError, UsageAggregate};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -310,8 +310,8 @@ pub fn entry_for(
 }
 
 /// Replays a customer's snapshots into its access intervals.
-pub fn load_access(
-    store: &dyn Store,
+pub fn load_access<S: SnapshotStore + ?Sized>(
+    store: &S,
     config: &Config,
     partner_id: &str,
     customer_id: &str,
@@ -375,8 +375,8 @@ fn plan_day(
 /// inputs again appends nothing; a run interrupted half way and run again ends where one clean
 /// run would; concurrent runs never write two versions of an entry (appends are conditional on
 /// the head they chain to, and a batch that loses the race is recomputed).
-pub fn settle(
-    store: &dyn Store,
+pub fn settle<S: Store + ?Sized>(
+    store: &S,
     config: &Config,
     opts: &SettleOptions,
 ) -> Result<RunSummary, StoreError> {
@@ -384,8 +384,8 @@ pub fn settle(
 }
 
 /// [`settle`], calling `progress(done, total)` after each customer.
-pub fn settle_with_progress(
-    store: &dyn Store,
+pub fn settle_with_progress<S: Store + ?Sized>(
+    store: &S,
     config: &Config,
     opts: &SettleOptions,
     progress: &mut dyn FnMut(usize, usize),
@@ -396,8 +396,8 @@ pub fn settle_with_progress(
 
 /// Settles the resource-days in `[from, through]` of the given (partner, customer) pairs only:
 /// one shard of a fanned-out nightly run. Same guarantees as [`settle`].
-pub fn settle_customers(
-    store: &dyn Store,
+pub fn settle_customers<S: Store + ?Sized>(
+    store: &S,
     config: &Config,
     opts: &SettleOptions,
     customers: &[(String, String)],
@@ -405,8 +405,8 @@ pub fn settle_customers(
     settle_customers_with_progress(store, config, opts, customers, &mut |_, _| {})
 }
 
-fn settle_customers_with_progress(
-    store: &dyn Store,
+fn settle_customers_with_progress<S: Store + ?Sized>(
+    store: &S,
     config: &Config,
     opts: &SettleOptions,
     customers: &[(String, String)],

@@ -4,7 +4,7 @@
 
 use crate::decimal::{as_string, fmt_amount};
 use crate::ledger::{Entry, EntryKind, Figures};
-use crate::store::{EntryFilter, Store, StoreError};
+use crate::store::{EntryFilter, LedgerStore, StoreError};
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -350,8 +350,8 @@ impl StatementBuilder {
 }
 
 /// Reads what a statement needs from the store and builds it, one entry at a time.
-pub fn statement_from_store(
-    store: &dyn Store,
+pub fn statement_from_store<S: LedgerStore + ?Sized>(
+    store: &S,
     partner_id: &str,
     month: Month,
     as_of: DateTime<Utc>,

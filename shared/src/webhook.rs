@@ -1,5 +1,7 @@
 //! The HTTP surface (SPEC 6.2): the signed access-snapshot webhook and statement reads. One
-//! request handler serves both the AWS function (API Gateway HTTP API) and `pec serve`.
+//! request handler ([`handle`]) serves every route for `pec serve`; on AWS (API Gateway HTTP API)
+//! the access-webhook function serves the webhook's routes ([`handle_snapshot_post`]) and the
+//! statement-api function the statement reads ([`handle_statement_read`]).
 //!
 //! Routes:
 //! - `POST /v1/partners/{partnerId}/access-snapshots`: a snapshot (SPEC 3.2), signed per
@@ -22,7 +24,7 @@ use crate::snapshot::{parse_snapshot, PathError};
 use crate::statement::{render_csv, statement_from_store, Month};
 use crate::statement_html::render_html;
 use crate::statement_xlsx::render_xlsx;
-use crate::store::{ObjectStore, Store, StoreError};
+use crate::store::{LedgerStore, ObjectStore, PartnerStore, SnapshotStore, Store, StoreError};
 use crate::webhook_secret;
 use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
@@ -115,35 +117,38 @@ pub fn allowed_method(path: &str) -> Option<&'static str> {
     }
 }
 
-/// Handles one request. `archive` receives accepted raw snapshots (`snapshots/…`).
-pub fn handle(
-    store: &dyn Store,
+/// Handles one request on any route (`pec serve`). `archive` receives accepted raw snapshots
+/// (`snapshots/…`).
+pub fn handle<S: Store + ?Sized>(
+    store: &S,
     archive: &dyn ObjectStore,
     request: &HttpRequest,
     now: DateTime<Utc>,
 ) -> Result<HttpResponse, StoreError> {
-    let Some(route) = route(&request.path) else {
-        return Ok(error(
-            404,
-            "not_found",
-            format!("no such resource: {}", quoted(&request.path)),
-            vec![],
-        ));
-    };
-    match route {
-        Route::Snapshots { partner } => {
+    match route(&request.path) {
+        Some(Route::Statement { .. }) => handle_statement_read(store, request, now),
+        _ => handle_snapshot_post(store, archive, request, now),
+    }
+}
+
+/// Handles a request for the webhook's routes, `POST …/access-snapshots` and `GET /openapi.json`
+/// (the access-webhook function); any other path is a 404. It needs the snapshots and the
+/// partners' secrets only: the AWS function that calls it links nothing of the ledger or of the
+/// statement renderers.
+pub fn handle_snapshot_post<S: SnapshotStore + PartnerStore + ?Sized>(
+    store: &S,
+    archive: &dyn ObjectStore,
+    request: &HttpRequest,
+    now: DateTime<Utc>,
+) -> Result<HttpResponse, StoreError> {
+    match route(&request.path) {
+        Some(Route::Snapshots { partner }) => {
             if request.method != "POST" {
                 return Ok(method_not_allowed(&request.method, "POST"));
             }
             post_access_snapshot(store, archive, &normalize_partner(partner), request, now)
         }
-        Route::Statement { partner, month } => {
-            if request.method != "GET" {
-                return Ok(method_not_allowed(&request.method, "GET"));
-            }
-            get_statement(store, &normalize_partner(partner), month, request, now)
-        }
-        Route::OpenApi => {
+        Some(Route::OpenApi) => {
             if request.method != "GET" {
                 return Ok(method_not_allowed(&request.method, "GET"));
             }
@@ -153,15 +158,42 @@ pub fn handle(
                 body: OPENAPI_JSON.as_bytes().to_vec(),
             })
         }
+        Some(Route::Statement { .. }) | None => Ok(not_found(&request.path)),
     }
+}
+
+/// Handles `GET …/statements/{YYYY-MM}` (the statement-api function); any other path is a 404.
+pub fn handle_statement_read<S: LedgerStore + PartnerStore + ?Sized>(
+    store: &S,
+    request: &HttpRequest,
+    now: DateTime<Utc>,
+) -> Result<HttpResponse, StoreError> {
+    match route(&request.path) {
+        Some(Route::Statement { partner, month }) => {
+            if request.method != "GET" {
+                return Ok(method_not_allowed(&request.method, "GET"));
+            }
+            get_statement(store, &normalize_partner(partner), month, request, now)
+        }
+        _ => Ok(not_found(&request.path)),
+    }
+}
+
+fn not_found(path: &str) -> HttpResponse {
+    error(
+        404,
+        "not_found",
+        format!("no such resource: {}", quoted(path)),
+        vec![],
+    )
 }
 
 fn normalize_partner(p: &str) -> String {
     p.trim().to_ascii_lowercase()
 }
 
-fn post_access_snapshot(
-    store: &dyn Store,
+fn post_access_snapshot<S: SnapshotStore + PartnerStore + ?Sized>(
+    store: &S,
     archive: &dyn ObjectStore,
     partner: &str,
     request: &HttpRequest,
@@ -243,8 +275,8 @@ fn post_access_snapshot(
     }
 }
 
-fn get_statement(
-    store: &dyn Store,
+fn get_statement<S: LedgerStore + PartnerStore + ?Sized>(
+    store: &S,
     partner: &str,
     month: &str,
     request: &HttpRequest,
@@ -352,8 +384,8 @@ fn get_statement(
 
 /// Checks the Standard Webhooks headers of `request` against the partner's active secrets,
 /// with the signature over `{id}.{timestamp}.{signed_body}`. `Ok(Err(reason))` is a 401.
-fn authenticate(
-    store: &dyn Store,
+fn authenticate<S: PartnerStore + ?Sized>(
+    store: &S,
     partner: &str,
     request: &HttpRequest,
     signed_body: &[u8],

@@ -1,5 +1,7 @@
 //! The access webhook (SPEC 6.2) behind API Gateway's HTTP API (payload format 2.0): the
-//! request is handed to [`pec_ledger::webhook::handle`] as is, the response handed back.
+//! request is handed to [`pec_ledger::webhook::handle_snapshot_post`] as is, the response handed
+//! back. Statement reads have their own function ([`super::statement_api`]), so this one links
+//! neither the ledger reads nor the statement renderers.
 
 use crate::{Aws, Failure};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
@@ -7,6 +9,7 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{header::CONTENT_TYPE, HeaderValue};
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use pec_ledger::store::StoreError;
 use pec_ledger::webhook::{self, HttpRequest, HttpResponse};
 
 /// The request as the domain sees it: lower-cased header names, the body decoded from base64
@@ -109,15 +112,25 @@ pub fn handle(
     event: &ApiGatewayV2httpRequest,
     now: DateTime<Utc>,
 ) -> Result<ApiGatewayV2httpResponse, Failure> {
+    serve(event, |request| {
+        webhook::handle_snapshot_post(&aws.store, &aws.objects, request, now)
+    })
+}
+
+/// The request as the domain sees it, handed to `domain`, and its response as API Gateway's.
+/// A storage failure is a 500 and the sender retries (deliveries and reads are idempotent).
+pub fn serve(
+    event: &ApiGatewayV2httpRequest,
+    domain: impl FnOnce(&HttpRequest) -> Result<HttpResponse, StoreError>,
+) -> Result<ApiGatewayV2httpResponse, Failure> {
     let request = match to_http_request(event) {
         Ok(r) => r,
         Err(msg) => return Ok(error(400, "INVALID_BODY", &msg)),
     };
-    match webhook::handle(&aws.store, &aws.objects, &request, now) {
+    match domain(&request) {
         Ok(r) => Ok(to_gateway_response(r)),
-        // A storage failure: 500, and the sender retries (its deliveries are idempotent).
         Err(e) => {
-            tracing::error!(error = %e, path = %request.path, "webhook request failed");
+            tracing::error!(error = %e, path = %request.path, "HTTP request failed");
             Ok(error(500, "INTERNAL", &e.to_string()))
         }
     }

@@ -5,4 +5,5 @@
 pub mod access_webhook;
 pub mod monthly_statement;
 pub mod nightly_settle;
+pub mod statement_api;
 pub mod usage_upload;
