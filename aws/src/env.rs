@@ -95,6 +95,14 @@ impl ClientSettings {
             .build()
     }
 
+    pub fn stalled_stream_protection(
+        &self,
+    ) -> aws_config::stalled_stream_protection::StalledStreamProtectionConfig {
+        aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+            .grace_period(self.stall_grace)
+            .build()
+    }
+
     pub fn retry_config(&self) -> aws_config::retry::RetryConfig {
         aws_config::retry::RetryConfig::standard()
             .with_max_attempts(self.max_attempts)
@@ -116,39 +124,84 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// Credentials and region from the SDK's default chains (environment, profile, SSO, web
+    /// identity, container, instance metadata): `pec` and the tests.
     pub async fn new(env: &AwsEnv) -> Clients {
         Self::with_settings(env, &ClientSettings::default()).await
     }
 
     pub async fn with_settings(env: &AwsEnv, settings: &ClientSettings) -> Clients {
-        let stall = aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
-            .grace_period(settings.stall_grace)
-            .build();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(https_client())
             .retry_config(settings.retry_config())
             .timeout_config(settings.timeout_config())
-            .stalled_stream_protection(stall);
+            .stalled_stream_protection(settings.stalled_stream_protection());
         if let Some(url) = &env.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let shared = loader.load().await;
+        Self::from_shared(env, &loader.load().await)
+    }
+
+    /// The Lambda functions' clients: credentials and region from the environment only, which
+    /// is where Lambda puts the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and the region (`AWS_REGION`). The default
+    /// chains' other sources (profile files, SSO, web identity through STS, container and
+    /// instance metadata) are never used there, and leaving them out takes their code out of
+    /// every function binary (BENCHMARKS.md, "5. Lambda"). `Err`: no region in the environment.
+    pub fn for_lambda(env: &AwsEnv) -> Result<Clients, String> {
+        Self::for_lambda_with_settings(env, &ClientSettings::default(), |k| std::env::var(k).ok())
+    }
+
+    /// [`Clients::for_lambda`] with other settings, the region looked up with `get`.
+    pub fn for_lambda_with_settings(
+        env: &AwsEnv,
+        settings: &ClientSettings,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Clients, String> {
+        let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|k| get(k).filter(|v| !v.trim().is_empty()))
+            .ok_or("environment variable AWS_REGION is not set (Lambda sets it)")?;
+        let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+        let mut shared = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+            )
+            .http_client(https_client())
+            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
+                aws_smithy_async::rt::sleep::TokioSleep::new(),
+            ))
+            .time_source(aws_smithy_async::time::SharedTimeSource::new(
+                aws_smithy_async::time::SystemTimeSource::new(),
+            ))
+            .retry_config(settings.retry_config())
+            .timeout_config(settings.timeout_config())
+            .stalled_stream_protection(settings.stalled_stream_protection());
+        if let Some(url) = &env.endpoint_url {
+            shared = shared.endpoint_url(url);
+        }
+        Ok(Self::from_shared(env, &shared.build()))
+    }
+
+    fn from_shared(env: &AwsEnv, shared: &aws_config::SdkConfig) -> Clients {
         let counter = RequestCounter::default();
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&shared)
+            aws_sdk_dynamodb::config::Builder::from(shared)
                 .interceptor(counter.clone())
                 .build(),
         );
         let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&shared)
+            aws_sdk_s3::config::Builder::from(shared)
                 .force_path_style(env.endpoint_url.is_some())
                 .build(),
         );
         Clients {
             dynamodb,
             s3,
-            ssm: aws_sdk_ssm::Client::new(&shared),
-            sqs: aws_sdk_sqs::Client::new(&shared),
+            ssm: aws_sdk_ssm::Client::new(shared),
+            sqs: aws_sdk_sqs::Client::new(shared),
             dynamodb_requests: counter,
         }
     }
@@ -162,4 +215,53 @@ pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> AwsEnv {
+        AwsEnv::from_lookup(|k| match k {
+            "PEC_LEDGER_TABLE" => Some("ledger".into()),
+            "PEC_STATE_TABLE" => Some("state".into()),
+            "PEC_BUCKET" => Some("bucket".into()),
+            _ => None,
+        })
+        .expect("environment")
+    }
+
+    #[test]
+    fn lambda_clients_take_the_region_from_the_environment_or_say_it_is_missing() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let _guard = rt.enter();
+        let settings = ClientSettings::default();
+        let region = |clients: &Clients| clients.s3.config().region().map(|r| r.to_string());
+        let both = Clients::for_lambda_with_settings(&env(), &settings, |k| match k {
+            "AWS_REGION" => Some("eu-west-1".into()),
+            "AWS_DEFAULT_REGION" => Some("us-east-1".into()),
+            _ => None,
+        })
+        .expect("clients");
+        assert_eq!(region(&both).as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            both.dynamodb.config().region().map(|r| r.to_string()),
+            Some("eu-west-1".to_string())
+        );
+        let fallback = Clients::for_lambda_with_settings(&env(), &settings, |k| {
+            (k == "AWS_DEFAULT_REGION").then(|| "us-east-2".into())
+        })
+        .expect("clients");
+        assert_eq!(region(&fallback).as_deref(), Some("us-east-2"));
+        let err = Clients::for_lambda_with_settings(&env(), &settings, |k| {
+            (k == "AWS_REGION").then(|| " ".into())
+        })
+        .err();
+        assert_eq!(
+            err.as_deref(),
+            Some("environment variable AWS_REGION is not set (Lambda sets it)")
+        );
+    }
 }

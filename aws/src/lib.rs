@@ -104,15 +104,15 @@ pub struct LazyAws {
 }
 
 impl LazyAws {
-    /// The environment and the clients; no request is sent. Must be called inside a tokio
-    /// runtime.
+    /// The environment and the clients ([`Clients::for_lambda`]: credentials and region from
+    /// the environment); no request is sent. Must be called inside a tokio runtime.
     pub async fn from_env() -> Result<LazyAws, Failure> {
         let env = AwsEnv::from_env().map_err(Failure)?;
-        Ok(Self::new(env).await)
+        let clients = Clients::for_lambda(&env).map_err(Failure)?;
+        Ok(Self::new(env, clients))
     }
 
-    pub async fn new(env: AwsEnv) -> LazyAws {
-        let clients = Clients::new(&env).await;
+    pub fn new(env: AwsEnv, clients: Clients) -> LazyAws {
         LazyAws {
             env,
             clients,

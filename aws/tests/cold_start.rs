@@ -3,7 +3,7 @@
 //! Lambda runtime API for its first event without a network round trip). No emulator needed: the
 //! endpoint is a local listener that records every request and answers S3's "no such key".
 
-use pec_aws::{AwsEnv, LazyAws};
+use pec_aws::{AwsEnv, ClientSettings, Clients, LazyAws};
 use pec_ledger::config::Config;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -68,7 +68,11 @@ fn no_request_before_the_first_invocation_then_one_configuration_read() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let lazy = LazyAws::new(env).await;
+        let clients = Clients::for_lambda_with_settings(&env, &ClientSettings::default(), |k| {
+            (k == "AWS_REGION").then(|| "us-east-1".to_string())
+        })
+        .expect("clients");
+        let lazy = LazyAws::new(env, clients);
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(*seen.lock().expect("log"), Vec::<String>::new());
 

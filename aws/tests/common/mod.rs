@@ -62,7 +62,9 @@ fn setup_on(rt: tokio::runtime::Runtime, endpoint: &str, settings: &ClientSettin
         endpoint_url: Some(endpoint.to_string()),
     };
     let aws = rt.block_on(async {
-        let clients = Clients::with_settings(&env, settings).await;
+        // The functions' clients: credentials and region from the environment (tests/aws-emulator.sh).
+        let clients = Clients::for_lambda_with_settings(&env, settings, |k| std::env::var(k).ok())
+            .expect("AWS_REGION is set");
         let queue = provision::create_all(&env, &clients, Some(&format!("pec-settle-{id}")))
             .await
             .expect("create test resources");
