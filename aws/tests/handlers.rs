@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use common::{setup, t, TestAws};
 use pec_aws::emf;
 use pec_aws::handlers::access_webhook::SnapshotOutcome;
+use pec_aws::handlers::http_api::HttpApiResponse;
 use pec_aws::handlers::{
     access_webhook, monthly_statement, nightly_settle, statement_api, usage_upload,
 };
@@ -100,17 +101,13 @@ fn webhook(
     env: &TestAws,
     request: Value,
     now: DateTime<Utc>,
-) -> (i64, Value, Option<SnapshotOutcome>) {
+) -> (u16, Value, Option<SnapshotOutcome>) {
     let event = serde_json::from_value(request).expect("API Gateway v2 request");
     let r = access_webhook::handle(&env.aws, &event, now).expect("webhook");
     let outcome = access_webhook::snapshot_outcome(&event, &r);
-    let body = match r.body {
-        Some(aws_lambda_events::encodings::Body::Text(t)) => t,
-        _ => String::new(),
-    };
     (
         r.status_code,
-        serde_json::from_str(&body).unwrap_or(Value::Null),
+        serde_json::from_str(&r.body).unwrap_or(Value::Null),
         outcome,
     )
 }
@@ -562,25 +559,9 @@ fn statement_read(partner: &str, month: &str, query: &str, now: DateTime<Utc>) -
     r
 }
 
-fn gateway_response(
-    r: &aws_lambda_events::apigw::ApiGatewayV2httpResponse,
-) -> (i64, String, Vec<u8>) {
-    let content_type = r
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = match &r.body {
-        Some(aws_lambda_events::encodings::Body::Text(t)) if r.is_base64_encoded => {
-            base64::engine::general_purpose::STANDARD
-                .decode(t)
-                .expect("base64")
-        }
-        Some(aws_lambda_events::encodings::Body::Text(t)) => t.clone().into_bytes(),
-        _ => Vec::new(),
-    };
-    (r.status_code, content_type, body)
+fn gateway_response(r: &HttpApiResponse) -> (u16, String, Vec<u8>) {
+    let content_type = r.headers.get("content-type").cloned().unwrap_or_default();
+    (r.status_code, content_type, r.body_bytes().expect("base64"))
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod scenario;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use common::{ledger, setup, t, TestAws};
+use pec_aws::handlers::http_api::HttpApiRequest;
 use pec_aws::handlers::{access_webhook, statement_api, usage_upload};
 use pec_ledger::ingest::UploadStatus;
 use pec_ledger::settle::settle;
@@ -59,24 +60,14 @@ fn request(
 
 /// The request to the function API Gateway routes it to (infra/template.yaml): statement reads
 /// to statement-api, the rest to access-webhook.
-fn call(env: &TestAws, request: Value, now: DateTime<Utc>) -> (i64, String) {
-    let event: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
-        serde_json::from_value(request).expect("API Gateway v2 request");
-    let r = if event
-        .raw_path
-        .as_deref()
-        .unwrap_or_default()
-        .contains("/statements/")
-    {
+fn call(env: &TestAws, request: Value, now: DateTime<Utc>) -> (u16, String) {
+    let event: HttpApiRequest = serde_json::from_value(request).expect("API Gateway v2 request");
+    let r = if event.path().contains("/statements/") {
         statement_api::handle(&env.aws, &event, now).expect("statement-api")
     } else {
         access_webhook::handle(&env.aws, &event, now).expect("webhook")
     };
-    let body = match r.body {
-        Some(aws_lambda_events::encodings::Body::Text(t)) => t,
-        _ => String::new(),
-    };
-    (r.status_code, body)
+    (r.status_code, r.body)
 }
 
 fn error_code(body: &str) -> String {

@@ -3,6 +3,7 @@
 //! JSON); the function binaries wrap them with [`crate::blocking`].
 
 pub mod access_webhook;
+pub mod http_api;
 pub mod monthly_statement;
 pub mod nightly_settle;
 pub mod statement_api;

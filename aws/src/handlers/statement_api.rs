@@ -4,17 +4,16 @@
 //! its own, apart from the access webhook: it reads the ledger and renders the statement in every
 //! format (the XLSX writer alone is about half a megabyte of code), the webhook does neither.
 
-use crate::handlers::access_webhook::serve;
+use crate::handlers::http_api::{serve, HttpApiRequest, HttpApiResponse};
 use crate::{Aws, Failure};
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use chrono::{DateTime, Utc};
 use pec_ledger::webhook;
 
 pub fn handle(
     aws: &Aws,
-    event: &ApiGatewayV2httpRequest,
+    event: &HttpApiRequest,
     now: DateTime<Utc>,
-) -> Result<ApiGatewayV2httpResponse, Failure> {
+) -> Result<HttpApiResponse, Failure> {
     serve(event, |request| {
         webhook::handle_statement_read(&aws.store, request, now)
     })
