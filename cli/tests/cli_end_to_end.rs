@@ -15,7 +15,7 @@ mod support;
 
 use serde_json::Value;
 use std::path::Path;
-use support::{code, examples, json, pec};
+use support::{code, examples, json, pec, SETTLE_SEPTEMBER_1_2};
 
 const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
 const SUB: &str = "23b8c1e9-3924-46de-beb1-3b9046685257";
@@ -62,18 +62,7 @@ fn files_to_statement_on_the_spec_examples() {
     let data = dir.path();
     load_examples(data);
 
-    let out = pec(
-        data,
-        &[
-            "settle",
-            "--from",
-            "2026-09-01",
-            "--through",
-            "2026-09-02",
-            "--now",
-            "2026-09-03T02:00:00Z",
-        ],
-    );
+    let out = pec(data, &SETTLE_SEPTEMBER_1_2);
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     let run = json(&out);
     // shop, orders, batch, subscription (support) × 2 days.
@@ -226,18 +215,7 @@ fn explain_answers_why() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     load_examples(data);
-    pec(
-        data,
-        &[
-            "settle",
-            "--from",
-            "2026-09-01",
-            "--through",
-            "2026-09-02",
-            "--now",
-            "2026-09-03T02:00:00Z",
-        ],
-    );
+    pec(data, &SETTLE_SEPTEMBER_1_2);
     let db = format!("/subscriptions/{SUB}/resourceGroups/rg-data/providers/Microsoft.Sql/servers/sql1/databases/orders");
     let out = pec(
         data,

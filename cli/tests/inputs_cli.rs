@@ -6,7 +6,7 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use support::{code, examples, json, pec, stderr};
+use support::{code, examples, json, pec, stderr, SETTLE_SEPTEMBER_1_2};
 
 const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
 const CUSTOMER: &str = "bdd640fb-0667-4ad1-9c80-317fa3b1799d";
@@ -31,18 +31,7 @@ fn path(p: &Path) -> &str {
 }
 
 fn settle_and_statement(data: &Path) -> Value {
-    let out = pec(
-        data,
-        &[
-            "settle",
-            "--from",
-            "2026-09-01",
-            "--through",
-            "2026-09-02",
-            "--now",
-            "2026-09-03T02:00:00Z",
-        ],
-    );
+    let out = pec(data, &SETTLE_SEPTEMBER_1_2);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = pec(
         data,

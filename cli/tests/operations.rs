@@ -13,7 +13,7 @@ use serde_json::Value;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::examples;
+use support::{examples, SETTLE_SEPTEMBER_1_2};
 
 const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
 const CUSTOMER: &str = "bdd640fb-0667-4ad1-9c80-317fa3b1799d";
@@ -103,18 +103,7 @@ fn post(data: &Path, i: usize) -> (Output, Value, Vec<Value>) {
 }
 
 fn settle(data: &Path) -> (Output, Value, Vec<Value>) {
-    pec_json_logs(
-        data,
-        &[
-            "settle",
-            "--from",
-            "2026-09-01",
-            "--through",
-            "2026-09-02",
-            "--now",
-            "2026-09-03T02:00:00Z",
-        ],
-    )
+    pec_json_logs(data, &SETTLE_SEPTEMBER_1_2)
 }
 
 #[test]
@@ -354,15 +343,7 @@ fn progress_bars_on_a_terminal_and_none_when_piped() {
         "--partner",
         PARTNER,
     ];
-    let settle = [
-        "settle",
-        "--from",
-        "2026-09-01",
-        "--through",
-        "2026-09-02",
-        "--now",
-        "2026-09-03T02:00:00Z",
-    ];
+    let settle = SETTLE_SEPTEMBER_1_2;
 
     let screen = on_a_terminal(data, &upload);
     assert!(

@@ -290,18 +290,7 @@ fn statements_match_pec_statement_and_are_private() {
     for i in 0..5 {
         assert_eq!(server.post(&example_snapshot(i), SECRET).status, 202);
     }
-    let out = pec(
-        &data,
-        &[
-            "settle",
-            "--from",
-            "2026-09-01",
-            "--through",
-            "2026-09-02",
-            "--now",
-            "2026-09-03T02:00:00Z",
-        ],
-    );
+    let out = pec(&data, &SETTLE_SEPTEMBER_1_2);
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -46,18 +46,7 @@ fn snapshots_path(partner: &str) -> String {
 /// The statement's earned credit for September after settling September 1–2 on the CLI.
 fn settle_and_earned(server: &Server) -> String {
     let data = server.data();
-    let out = pec(
-        &data,
-        &[
-            "settle",
-            "--from",
-            "2026-09-01",
-            "--through",
-            "2026-09-02",
-            "--now",
-            "2026-09-03T02:00:00Z",
-        ],
-    );
+    let out = pec(&data, &SETTLE_SEPTEMBER_1_2);
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -19,6 +19,16 @@ pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const SECRET2: &str = "whsec_c2Vjb25kIHNlY3JldCBvZiAzMiBieXRlcyEhISE=";
 pub const OTHER_SECRET: &str = "whsec_b3RoZXIgcGFydG5lcidzIHNlY3JldCEhISEhISE=";
 pub const MAX_BODY: usize = 5 * 1024 * 1024;
+/// `pec settle` of September 1–2, 2026, run on the 3rd at 02:00 UTC (the examples' days).
+pub const SETTLE_SEPTEMBER_1_2: [&str; 7] = [
+    "settle",
+    "--from",
+    "2026-09-01",
+    "--through",
+    "2026-09-02",
+    "--now",
+    "2026-09-03T02:00:00Z",
+];
 
 pub fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/examples")
