@@ -406,11 +406,16 @@ fn access_webhook_handler_over_api_gateway_v2() {
     let (status, _, outcome) = webhook(&env, bad, now);
     assert_eq!(status, 400);
     assert_eq!(outcome, Some(SnapshotOutcome::Rejected));
-    // A statement read is not a snapshot post: no snapshot metrics.
+    // A statement read is not a snapshot post: API Gateway routes it to statement-api; if it
+    // reached this function it would be a 404, and no snapshot metric either way.
     let mut read = api_request(PARTNER, b"", now, SECRET, "msg_5");
     read["requestContext"]["http"]["method"] = json!("GET");
     read["rawPath"] = json!(format!("/v1/partners/{PARTNER}/statements/2026-09"));
-    let (_, _, outcome) = webhook(&env, read, now);
+    let (status, reply, outcome) = webhook(&env, read, now);
+    assert_eq!(
+        (status, reply["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
     assert_eq!(outcome, None);
     assert!(emf::access_webhook(outcome, now).is_empty());
 }

@@ -208,6 +208,20 @@ mod tests {
         let out = serve(&bad, |_| unreachable!("not called")).expect("response");
         assert_eq!(out.status_code, 400);
         assert!(out.body.contains("INVALID_BODY"), "{}", out.body);
+        // A storage failure: 500, so the sender retries; the domain's message is kept.
+        let out = serve(&HttpApiRequest::default(), |_| {
+            Err(StoreError::Backend("DynamoDB throttled".into()))
+        })
+        .expect("response");
+        assert_eq!(out.status_code, 500);
+        let body: serde_json::Value = serde_json::from_str(&out.body).expect("JSON");
+        assert_eq!(body["error"]["code"], "INTERNAL");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("DynamoDB throttled")),
+            "{body}"
+        );
     }
 
     #[test]
