@@ -29,7 +29,7 @@ cargo build --quiet -p pec-cli
 PEC="$TARGET/debug/pec"
 PARTNER=7a3c0000-0000-4000-8000-000000000001
 SECRET="whsec_$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
-EXAMPLES=../shared/data/examples
+EXAMPLES=fixtures/examples
 
 WORK=$(mktemp -d)
 SERVER_PID=

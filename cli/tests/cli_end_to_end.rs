@@ -1,5 +1,5 @@
 //! The `pec` command from files to statement, on the SPEC's example inputs
-//! (`../shared/data/examples`), with figures worked out by hand:
+//! (`fixtures/examples`), with figures worked out by hand:
 //!
 //! Each of the two days (2026-09-01, 2026-09-02) has four lines:
 //! - App Service `shop`: 0.288 × 24 = 6.912, eligible, Microsoft 15 % = 1.0368;

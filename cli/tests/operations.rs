@@ -3,7 +3,7 @@
 //! quiet as before; progress bars appear on a terminal (run under a pseudo-terminal with
 //! `script` from util-linux) and never when stderr is piped.
 //!
-//! Inputs: the SPEC's examples (`../shared/data/examples`), whose figures
+//! Inputs: the SPEC's examples (`fixtures/examples`), whose figures
 //! `cli_end_to_end.rs` works out by hand: 8 usage rows, 5 snapshots of one customer, and a
 //! settlement of 2026-09-01..02 that appends 8 entries earning 9.33696 USD and losing nothing.
 

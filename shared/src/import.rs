@@ -1031,7 +1031,7 @@ mod tests {
     /// first two only) decide every resource-day of the example usage the same way.
     #[test]
     fn imported_snapshots_give_the_spec_examples_coverage() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/examples");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/examples");
         let examples: Vec<Snapshot> = (0..5)
             .map(|i| {
                 let body = std::fs::read(format!("{dir}/snapshot-{i}.json")).expect("example");

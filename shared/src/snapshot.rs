@@ -605,7 +605,7 @@ mod tests {
 
     #[test]
     fn the_examples_parse() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/examples");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/examples");
         for i in 0..5 {
             let body = std::fs::read(format!("{dir}/snapshot-{i}.json")).unwrap();
             let s = parse_snapshot(&body, now()).unwrap();

@@ -23,7 +23,7 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use std::sync::LazyLock;
 
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/examples");
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/examples");
 const EXAMPLE_COUNT: usize = 5;
 
 /// The clock for the 5-minute check: after every example's `takenAt`.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference implementation ("oracle") of the PEC monthly statement.
 
-Written from SPEC.md sections 2-5 only, in Python 3.11 standard library, with exact
+Written from the contract's rules (docs/RULES.md; SPEC sections 2-5) only, in Python 3.11 standard library, with exact
 `decimal.Decimal` arithmetic (never floats). It computes a partner's monthly statement
 directly from its usage files and access snapshots, as of after every input arrived and a
 single settlement (so `priorPeriodAdjustments` is always empty).
@@ -54,7 +54,7 @@ BUILTIN_ROLES = {
 }
 
 DEFAULT_ROLES_CSV = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data",
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
     "pec-role-eligibility.csv")
 
 REASON_ORDER = ["PAL_MISSING", "ROLE_NOT_ELIGIBLE", "NOT_PERMANENT"]

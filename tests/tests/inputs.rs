@@ -33,7 +33,7 @@ const TIMES: [&str; 5] = [
 ];
 
 fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/examples")
 }
 
 fn fixture(name: &str) -> Vec<u8> {

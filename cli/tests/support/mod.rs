@@ -31,7 +31,7 @@ pub const SETTLE_SEPTEMBER_1_2: [&str; 7] = [
 ];
 
 pub fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/examples")
 }
 
 pub fn example_snapshot(i: usize) -> Vec<u8> {

@@ -808,7 +808,7 @@ mod tests {
     fn dru_example() -> Vec<u8> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/data/examples/daily-rated-usage.csv"
+            "/../fixtures/examples/daily-rated-usage.csv"
         );
         std::fs::read(path).expect("the SPEC's example usage file")
     }
