@@ -25,7 +25,7 @@ REQUIREMENTS=("schemathesis==4.32.5")
 pec_venv_install api "${REQUIREMENTS[@]}"
 
 TARGET="${CARGO_TARGET_DIR:-target}"
-cargo build --quiet -p pec-cli
+cargo build --quiet -p pec-cli --features aws
 PEC="$TARGET/debug/pec"
 PARTNER=7a3c0000-0000-4000-8000-000000000001
 SECRET="whsec_$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"

@@ -9,8 +9,9 @@ mkdir -p "$TARGET"
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy (warnings are errors)"
+echo "== cargo clippy (warnings are errors), as built by default and with every feature"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 
 echo "== infra: SAM template lint and ledger IAM checks"
 ./tests/infra.sh
@@ -26,7 +27,7 @@ echo "== local AWS emulator for the AWS tests (aws/tests)"
 source tests/aws-emulator.sh
 
 echo "== cargo test"
-cargo test --workspace 2>&1 | tee "$TARGET/test-output.txt"
+cargo test --workspace --all-features 2>&1 | tee "$TARGET/test-output.txt"
 
 echo "== differential check: pec against the independent Python oracle (tests/oracle)"
 python3 tests/oracle/pec_oracle.py --self-test

@@ -15,7 +15,9 @@
 //! directive is a top-level member (dimension values strings, metric values numbers); other
 //! members (`requestId`) are ignored by CloudWatch and searchable in Logs Insights.
 
+#[cfg(feature = "webhook")]
 use crate::handlers::access_webhook::SnapshotOutcome;
+#[cfg(feature = "statements")]
 use crate::handlers::monthly_statement::Written;
 use crate::handlers::usage_upload::Outcome;
 use chrono::{DateTime, Utc};
@@ -187,6 +189,7 @@ pub fn usage_upload(outcomes: &[Outcome], at: DateTime<Utc>) -> Vec<Metrics> {
         .count("FilesRejected", rejected)]
 }
 
+#[cfg(feature = "webhook")]
 /// access-webhook: `SnapshotsAccepted`, `SnapshotsDuplicate`, `SnapshotsRejected` for a
 /// snapshot post (nothing for statement reads and other requests).
 pub fn access_webhook(outcome: Option<SnapshotOutcome>, at: DateTime<Utc>) -> Vec<Metrics> {
@@ -233,6 +236,7 @@ pub fn nightly_settle(
     docs
 }
 
+#[cfg(feature = "statements")]
 /// monthly-statement: `StatementsWritten`.
 pub fn monthly_statement(written: &[Written], at: DateTime<Utc>) -> Vec<Metrics> {
     vec![Metrics::new(MONTHLY_STATEMENT, at).count("StatementsWritten", written.len() as u64)]
@@ -508,6 +512,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "statements")]
     fn webhook_and_statement_documents() {
         assert!(access_webhook(None, at()).is_empty());
         let d = access_webhook(Some(SnapshotOutcome::Rejected), at())[0].to_json();

@@ -2,6 +2,7 @@
 //! ([`DynamoStore`]), S3 ([`S3Objects`]) and SSM Parameter Store (webhook secrets), and the
 //! Lambda handlers, each a thin adapter from an event to one domain call. The table and key
 //! design, and the sync-over-async bridge, are documented in `aws/README.md`.
+#![forbid(unsafe_code)]
 
 pub mod dynamo;
 pub mod emf;
@@ -26,22 +27,77 @@ use std::sync::Arc;
 /// in the bucket; absent means the defaults.
 pub const CONFIG_KEY: &str = "config/config.json";
 
-/// A handler's failure: the invocation fails and Lambda retries it (or, for SQS, the message
-/// returns to the queue).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure(pub String);
+/// A handler's failure: the invocation fails, and Lambda retries it (an S3 event is delivered
+/// again, an SQS message returns to the queue) until its retries run out. Its [`FailureKind`]
+/// says whether that can help; the runtime reports it as the error type
+/// ([`Failure::error_type`]: `pec.Retryable` or `pec.Permanent`), and the log line
+/// `invocation failed` carries it as `retryable`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
 
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+/// Whether running the same invocation again can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// A fault of the moment: throttling, a network or service error, an object that could not
+    /// be read to the end. A retry can succeed.
+    Retryable,
+    /// The event, the configuration or the stored data is wrong: a retry fails the same way
+    /// until someone fixes it.
+    Permanent,
+}
+
+impl Failure {
+    pub fn retryable(message: impl Into<String>) -> Failure {
+        Failure {
+            kind: FailureKind::Retryable,
+            message: message.into(),
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Failure {
+        Failure {
+            kind: FailureKind::Permanent,
+            message: message.into(),
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.kind == FailureKind::Retryable
+    }
+
+    /// The error type the Lambda runtime reports for this failure.
+    pub fn error_type(&self) -> &'static str {
+        match self.kind {
+            FailureKind::Retryable => "pec.Retryable",
+            FailureKind::Permanent => "pec.Permanent",
+        }
     }
 }
 
-impl std::error::Error for Failure {}
+impl From<Failure> for lambda_runtime::Diagnostic {
+    fn from(f: Failure) -> lambda_runtime::Diagnostic {
+        lambda_runtime::Diagnostic {
+            error_type: f.error_type().into(),
+            error_message: f.message,
+        }
+    }
+}
 
+/// A backend fault is retryable; stored data that no longer reads (corrupt, an unreadable
+/// ledger entry) is not.
 impl From<pec_ledger::store::StoreError> for Failure {
     fn from(e: pec_ledger::store::StoreError) -> Failure {
-        Failure(e.to_string())
+        use pec_ledger::store::StoreError;
+        match e {
+            StoreError::Backend(_) => Failure::retryable(e.to_string()),
+            StoreError::Corrupt(_) | StoreError::UnreadableEntry { .. } => {
+                Failure::permanent(e.to_string())
+            }
+        }
     }
 }
 
@@ -86,7 +142,7 @@ impl Aws {
     }
 
     pub async fn from_env() -> Result<Arc<Aws>, Failure> {
-        let env = AwsEnv::from_env().map_err(Failure)?;
+        let env = AwsEnv::from_env().map_err(Failure::permanent)?;
         Ok(Arc::new(Self::connect(env).await?))
     }
 }
@@ -107,8 +163,8 @@ impl LazyAws {
     /// The environment and the clients ([`Clients::for_lambda`]: credentials and region from
     /// the environment); no request is sent. Must be called inside a tokio runtime.
     pub async fn from_env() -> Result<LazyAws, Failure> {
-        let env = AwsEnv::from_env().map_err(Failure)?;
-        let clients = Clients::for_lambda(&env).map_err(Failure)?;
+        let env = AwsEnv::from_env().map_err(Failure::permanent)?;
+        let clients = Clients::for_lambda(&env).map_err(Failure::permanent)?;
         Ok(Self::new(env, clients))
     }
 
@@ -151,16 +207,16 @@ async fn load_config(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Config, Fa
                 .body
                 .collect()
                 .await
-                .map_err(|e| Failure(format!("reading {CONFIG_KEY}: {e}")))?
+                .map_err(|e| Failure::retryable(format!("reading {CONFIG_KEY}: {e}")))?
                 .into_bytes();
             let text = String::from_utf8_lossy(&bytes);
-            Config::from_json(&text).map_err(|e| Failure(format!("{CONFIG_KEY}: {e}")))
+            Config::from_json(&text).map_err(|e| Failure::permanent(format!("{CONFIG_KEY}: {e}")))
         }
         Err(e) => match e.as_service_error() {
             Some(aws_sdk_s3::operation::get_object::GetObjectError::NoSuchKey(_)) => {
                 Ok(Config::default())
             }
-            _ => Err(Failure(format!(
+            _ => Err(Failure::retryable(format!(
                 "reading {CONFIG_KEY}: {}",
                 aws_sdk_s3::error::DisplayErrorContext(&e)
             ))),
@@ -175,5 +231,34 @@ pub async fn blocking<T: Send + 'static>(
 ) -> Result<T, Failure> {
     tokio::task::spawn_blocking(move || f(&aws))
         .await
-        .map_err(|e| Failure(format!("handler task failed: {e}")))?
+        .map_err(|e| Failure::permanent(format!("handler task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+    use pec_ledger::store::StoreError;
+
+    #[test]
+    fn store_faults_are_retryable_and_bad_data_is_not() {
+        let f = Failure::from(StoreError::Backend("throttled".into()));
+        assert_eq!(
+            (f.kind, f.error_type()),
+            (FailureKind::Retryable, "pec.Retryable")
+        );
+        let f = Failure::from(StoreError::Corrupt("not JSON".into()));
+        assert_eq!(
+            (f.kind, f.error_type()),
+            (FailureKind::Permanent, "pec.Permanent")
+        );
+        let f = Failure::from(StoreError::UnreadableEntry {
+            resource_day: "p/c/s/r/2026-09-01/USD".into(),
+            seq: 3,
+            message: "bad".into(),
+        });
+        assert!(!f.is_retryable());
+        let d = lambda_runtime::Diagnostic::from(Failure::permanent("month: not YYYY-MM"));
+        assert_eq!(d.error_type, "pec.Permanent");
+        assert_eq!(d.error_message, "month: not YYYY-MM");
+    }
 }

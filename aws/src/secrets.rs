@@ -2,7 +2,6 @@
 //! `{prefix}{partnerId}`, holding the JSON list of active secrets `[{"secret","addedAt"}]`.
 //! Reads are cached per warm container for 60 s; a change made here clears the cache entry.
 
-use crate::dynamo::backend;
 use aws_sdk_ssm::error::DisplayErrorContext;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::types::ParameterType;
@@ -63,7 +62,7 @@ impl SsmSecrets {
     }
 
     async fn save(&self, partner_id: &str, list: &[WebhookSecret]) -> StoreResult<()> {
-        let value = serde_json::to_string(list).map_err(backend)?;
+        let value = serde_json::to_string(list).map_err(|e| StoreError::Backend(e.to_string()))?;
         self.client
             .put_parameter()
             .name(self.parameter_name(partner_id))

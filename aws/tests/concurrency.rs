@@ -12,7 +12,7 @@ use common::proxy::Fault;
 use common::{generated, ledger, post_all, setup, setup_proxied, t, upload_all, PartnerInputs};
 use pec_aws::secrets::SsmSecrets;
 use pec_aws::{ClientSettings, DynamoStore};
-use pec_ledger::generate::GenerateOptions;
+use pec_generate::GenerateOptions;
 use pec_ledger::settle::{settle, RunSummary, SettleOptions};
 use std::collections::BTreeMap;
 use std::time::Duration;

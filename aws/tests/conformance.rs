@@ -6,10 +6,10 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use common::{d, t};
+use pec_embedded::SqliteStore;
 use pec_ledger::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
 use pec_ledger::reasons::{DayStatus, LossReason};
 use pec_ledger::snapshot::parse_snapshot;
-use pec_ledger::store::sqlite::SqliteStore;
 use pec_ledger::store::{
     Append, AppendOutcome, CommitOutcome, EntryFilter, LedgerStore, PutSnapshotOutcome, Store,
     UploadRecord, UsageAggregate, UsageKey, WebhookSecret,

@@ -13,7 +13,7 @@ use common::{
 };
 use pec_aws::handlers::usage_upload;
 use pec_aws::ClientSettings;
-use pec_ledger::generate::GenerateOptions;
+use pec_generate::GenerateOptions;
 use pec_ledger::ingest::UploadStatus;
 use pec_ledger::settle::settle;
 use pec_ledger::store::{ObjectStore, UsageStore};
@@ -339,7 +339,10 @@ fn usage_upload_through_s3_faults_is_accepted_once_or_fails_cleanly() {
         });
         let started = Instant::now();
         let err = usage_upload::handle(aws, &event, now).expect_err("the read fails");
-        assert!(err.0.contains("reading the object failed"), "{err}");
+        assert!(err.message.contains("reading the object failed"), "{err}");
+        // Not the file's fault: the runtime is told a retry can help.
+        assert!(err.is_retryable(), "{err:?}");
+        assert_eq!(err.error_type(), "pec.Retryable");
         assert!(started.elapsed() < Duration::from_secs(20), "{fault:?}");
         proxy.pass();
         assert_nothing_kept(&env, &p.partner_id);

@@ -16,12 +16,12 @@ use pec_aws::handlers::http_api::HttpApiResponse;
 use pec_aws::handlers::{
     access_webhook, monthly_statement, nightly_settle, statement_api, usage_upload,
 };
+use pec_embedded::SqliteStore;
+use pec_generate::{generate, GenerateOptions};
 use pec_ledger::config::Config;
-use pec_ledger::generate::{generate, GenerateOptions};
 use pec_ledger::ingest::{ingest_usage_file, post_snapshot, UploadStatus};
 use pec_ledger::settle::{settle, SettleOptions};
 use pec_ledger::statement::{render_csv, statement_from_store, Month};
-use pec_ledger::store::sqlite::SqliteStore;
 use pec_ledger::store::{
     EntryFilter, LedgerStore, ObjectStore, PartnerStore, UsageStore, WebhookSecret,
 };

@@ -10,6 +10,7 @@
 //!   inputs for the DuckDB SQL version.
 //!
 //! Every command prints one JSON object on stdout.
+#![forbid(unsafe_code)]
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use clap::{Parser, Subcommand};

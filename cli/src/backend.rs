@@ -3,10 +3,10 @@
 //! environment variables as the functions: `PEC_LEDGER_TABLE`, `PEC_STATE_TABLE`, `PEC_BUCKET`,
 //! `PEC_SECRETS_PREFIX`, optional `PEC_AWS_ENDPOINT_URL`, and the usual AWS credentials).
 
-use crate::{load_config, Failure};
+use crate::Failure;
 use clap::ValueEnum;
+use pec_embedded::SqliteStore;
 use pec_ledger::config::Config;
-use pec_ledger::store::sqlite::SqliteStore;
 use pec_ledger::store::Store;
 use std::path::Path;
 
@@ -18,26 +18,15 @@ pub enum StoreKind {
     Aws,
 }
 
-/// The store of `stores`, opened on first use.
-pub fn backend<'a>(
-    stores: &'a std::cell::OnceCell<Backend>,
-    kind: StoreKind,
-    data_dir: &Path,
-) -> Result<&'a Backend, Failure> {
-    if let Some(b) = stores.get() {
-        return Ok(b);
-    }
-    let opened = Backend::open(kind, data_dir)?;
-    Ok(stores.get_or_init(|| opened))
-}
-
 pub enum Backend {
     Sqlite(SqliteStore),
+    #[cfg(feature = "aws")]
     Aws(Box<AwsBackend>),
 }
 
 /// The AWS stores and the runtime their SDK clients run on. `pec` blocks on it from its main
 /// thread, which is not a runtime thread (see `aws/README.md`, "Sync over async").
+#[cfg(feature = "aws")]
 pub struct AwsBackend {
     // Dropped before the runtime it runs on.
     aws: pec_aws::Aws,
@@ -48,6 +37,12 @@ impl Backend {
     pub fn open(kind: StoreKind, data_dir: &Path) -> Result<Backend, Failure> {
         match kind {
             StoreKind::Sqlite => Ok(Backend::Sqlite(SqliteStore::open_dir(data_dir)?)),
+            #[cfg(not(feature = "aws"))]
+            StoreKind::Aws => Err(Failure::usage(
+                "--store aws: this pec was built without AWS support; build it with \
+                 `cargo build --release -p pec-cli --features aws` (README, \"Using pec against AWS\")",
+            )),
+            #[cfg(feature = "aws")]
             StoreKind::Aws => {
                 let env = pec_aws::AwsEnv::from_env().map_err(Failure::usage)?;
                 let rt = tokio::runtime::Builder::new_multi_thread()
@@ -66,6 +61,7 @@ impl Backend {
     pub fn store(&self) -> &dyn Store {
         match self {
             Backend::Sqlite(s) => s,
+            #[cfg(feature = "aws")]
             Backend::Aws(a) => &a.aws.store,
         }
     }
@@ -75,15 +71,29 @@ impl Backend {
     pub fn config(&self, data_dir: &Path) -> Result<Config, Failure> {
         match self {
             Backend::Sqlite(_) => load_config(data_dir),
+            #[cfg(feature = "aws")]
             Backend::Aws(a) => Ok(a.aws.config.clone()),
         }
     }
 
     /// A larger page cache for settlement (SQLite only).
     pub fn prepare_for_settlement(&self) -> Result<(), Failure> {
+        #[cfg_attr(not(feature = "aws"), allow(irrefutable_let_patterns))]
         if let Backend::Sqlite(s) = self {
             s.set_cache_mib(64)?;
         }
         Ok(())
+    }
+}
+
+/// `DATA_DIR/config.json`, or the default configuration when there is none.
+fn load_config(data_dir: &Path) -> Result<Config, Failure> {
+    let path = data_dir.join("config.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            Config::from_json(&text).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) => Err(Failure::internal(format!("{}: {e}", path.display()))),
     }
 }

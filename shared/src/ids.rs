@@ -70,15 +70,6 @@ pub fn scope_covers(scope: &str, resource: &str) -> bool {
     }
 }
 
-/// The subscription GUID a resource ID lives in, if it names one.
-pub fn subscription_of(resource: &str) -> Option<&str> {
-    let mut parts = resource.split('/').filter(|s| !s.is_empty());
-    match (parts.next(), parts.next()) {
-        (Some(p), Some(sub)) if p.eq_ignore_ascii_case("subscriptions") => Some(sub),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,10 +115,6 @@ mod tests {
         assert_eq!(
             usage_resource_key("/Subscriptions/ABC/", "x"),
             "/subscriptions/abc"
-        );
-        assert_eq!(
-            subscription_of("/subscriptions/abc/resourcegroups/x"),
-            Some("abc")
         );
     }
 

@@ -436,6 +436,79 @@ mod tests {
         .seal()
     }
 
+    /// An entry's canonical JSON and hash are the ledger's format: pinned here, so that a change
+    /// to a field name, its order, a number's text or the hash input fails this test instead of
+    /// silently breaking every stored chain. (The hash below is `sha256sum` of the JSON line, as
+    /// computed outside Rust.)
+    #[test]
+    fn canonical_json_and_hash_are_pinned() {
+        let mut lost = BTreeMap::new();
+        lost.insert(LossReason::PalMissing, Decimal::new(363168, 5));
+        let mut ineligible = BTreeMap::new();
+        ineligible.insert(IneligibleReason::Reservation, Decimal::new(1152, 1));
+        let e = Entry {
+            key: ResourceDayKey {
+                partner_id: "7a3c0000-0000-4000-8000-000000000001".into(),
+                customer_id: "bdd640fb-0667-4ad1-9c80-317fa3b1799d".into(),
+                subscription_id: "3f1d5a2e-8c4b-4e6f-9a7d-2b1c0e9f8a76".into(),
+                resource_id:
+                    "/subscriptions/3f1d5a2e-8c4b-4e6f-9a7d-2b1c0e9f8a76/resourcegroups/rg-data"
+                        .into(),
+                usage_date: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+                currency: "USD".into(),
+            },
+            seq: 1,
+            kind: EntryKind::Adjustment,
+            status: DayStatus::None,
+            reason: Some(LossReason::PalMissing),
+            figures: Figures {
+                list_amount: Decimal::new(1396112, 4),
+                eligible_amount: Decimal::new(242112, 4),
+                ineligible_amount: Decimal::new(1152, 1),
+                earned_credit: Decimal::new(-363168, 5),
+                lost_credit: Decimal::new(363168, 5),
+                microsoft_credit: Decimal::ZERO,
+                variance: Decimal::new(-363168, 5),
+                lost_by_reason: lost,
+                ineligible_by_reason: ineligible,
+            },
+            rate: Decimal::new(15, 2),
+            tier2_mpn_id: "4200002".into(),
+            evidence: vec![
+                "/subscriptions/x/providers/microsoft.authorization/roleassignments/a".into(),
+            ],
+            input_digest: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+            run_id: "run-1".into(),
+            posted_at: DateTime::from_timestamp(1_790_000_000, 123_000_000).unwrap(),
+            prev_hash: "ab".repeat(32),
+            hash: String::new(),
+        };
+        let json = e.canonical_json();
+        assert_eq!(json, GOLDEN_JSON);
+        assert_eq!(e.compute_hash(), GOLDEN_HASH);
+        let sealed = e.seal();
+        assert_eq!(sealed.hash, GOLDEN_HASH);
+        // What a store keeps parses back to the same entry.
+        let mut back: Entry = serde_json::from_str(GOLDEN_JSON).unwrap();
+        back.hash = GOLDEN_HASH.into();
+        assert_eq!(back, sealed);
+    }
+
+    const GOLDEN_JSON: &str = concat!(
+        r#"{"partnerId":"7a3c0000-0000-4000-8000-000000000001","customerId":"bdd640fb-0667-4ad1-9c8"#,
+        r#"0-317fa3b1799d","subscriptionId":"3f1d5a2e-8c4b-4e6f-9a7d-2b1c0e9f8a76","resourceId":"/s"#,
+        r#"ubscriptions/3f1d5a2e-8c4b-4e6f-9a7d-2b1c0e9f8a76/resourcegroups/rg-data","usageDate":"2"#,
+        r#"026-09-01","currency":"USD","seq":1,"kind":"ADJUSTMENT","status":"NONE","reason":"PAL_MI"#,
+        r#"SSING","figures":{"listAmount":"139.6112","eligibleAmount":"24.2112","ineligibleAmount":"#,
+        r#""115.2","earnedCredit":"-3.63168","lostCredit":"3.63168","microsoftCredit":"0","variance"#,
+        r#"":"-3.63168","lostByReason":{"PAL_MISSING":"3.63168"},"ineligibleByReason":{"RESERVATION"#,
+        r#"":"115.2"}},"rate":"0.15","tier2MpnId":"4200002","evidence":["/subscriptions/x/providers"#,
+        r#"/microsoft.authorization/roleassignments/a"],"inputDigest":"9f86d081884c7d659a2feaa0c55a"#,
+        r#"d015a3bf4f1b2b0b822cd15d6c15b0f00a08","runId":"run-1","postedAt":"2026-09-21T14:13:20.12"#,
+        r#"3Z","prevHash":"abababababababababababababababababababababababababababababababab"}"#,
+    );
+    const GOLDEN_HASH: &str = "4e963323d27eb7b810e4eaa5985bbb84c829d045372393a8245aa0016cd0b33c";
+
     #[test]
     fn a_sound_chain_verifies_and_tampering_is_named() {
         let e0 = entry(0, "", 100);

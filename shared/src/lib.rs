@@ -1,12 +1,14 @@
 //! pec-ledger: the domain of Partner Earned Credit — rules, usage files, access snapshots,
-//! coverage, settlement into an append-only ledger, statements — and the storage traits with the
-//! embedded (SQLite) store. No AWS types live here.
+//! coverage, settlement into an append-only ledger, the statement model, explain — and the
+//! storage traits the stores implement. No I/O dependencies: the embedded store
+//! (`pec-embedded`), the AWS stores (`pec-aws`), the renderers (`pec-render`), the HTTP surface
+//! (`pec-http`) and the generator (`pec-generate`) are crates of their own.
+#![forbid(unsafe_code)]
 
 pub mod access;
 pub mod config;
 pub mod decimal;
 pub mod explain;
-pub mod generate;
 pub mod ids;
 pub mod import;
 pub mod ingest;
@@ -17,10 +19,7 @@ pub mod roles;
 pub mod settle;
 pub mod snapshot;
 pub mod statement;
-pub mod statement_html;
-pub mod statement_xlsx;
 pub mod store;
 pub mod usage;
 pub mod verify;
-pub mod webhook;
 pub mod webhook_secret;

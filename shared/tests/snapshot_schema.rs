@@ -18,7 +18,7 @@
 use chrono::{DateTime, Utc};
 use jsonschema::Validator;
 use pec_ledger::snapshot::parse_snapshot;
-use pec_ledger::webhook::SNAPSHOT_SCHEMA_JSON;
+use pec_ledger::snapshot::SNAPSHOT_SCHEMA_JSON;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use std::sync::LazyLock;

@@ -1,1 +1,2 @@
 //! Cross-crate tests live in tests/tests/.
+#![forbid(unsafe_code)]

@@ -1,12 +1,12 @@
 //! The access webhook (SPEC 6.2) behind API Gateway's HTTP API (payload format 2.0): the
-//! request is handed to [`pec_ledger::webhook::handle_snapshot_post`] as is, the response handed
+//! request is handed to [`pec_http::handle_snapshot_post`] as is, the response handed
 //! back. Statement reads have their own function ([`super::statement_api`]), so this one links
 //! neither the ledger reads nor the statement renderers.
 
 use crate::handlers::http_api::{serve, HttpApiRequest, HttpApiResponse};
 use crate::{Aws, Failure};
 use chrono::{DateTime, Utc};
-use pec_ledger::webhook;
+use pec_http as webhook;
 
 /// What became of a snapshot post, for the function's metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,8 @@
 
 use crate::Failure;
 use base64::Engine;
+use pec_http::{HttpRequest, HttpResponse};
 use pec_ledger::store::StoreError;
-use pec_ledger::webhook::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -5,8 +5,8 @@
 use crate::{Aws, Failure};
 use chrono::{DateTime, Utc};
 use pec_ledger::statement::{render_csv, statement_from_store, Month};
-use pec_ledger::statement_html::render_html;
 use pec_ledger::store::{ObjectStore, UsageStore};
+use pec_render::html::render_html;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -28,9 +28,10 @@ pub fn handle(
     let month = input.get("month").and_then(|v| v.as_str());
     match (partner, month) {
         (Some(p), Some(m)) => {
-            let month = Month::parse(m).map_err(Failure)?;
-            Ok(vec![write(aws, p, month, now, true)?
-                .ok_or_else(|| Failure("statement not written".into()))?])
+            let month = Month::parse(m).map_err(Failure::permanent)?;
+            Ok(vec![write(aws, p, month, now, true)?.ok_or_else(|| {
+                Failure::permanent("statement not written")
+            })?])
         }
         (None, None) => {
             let this = Month::of(now.date_naive()).first_day();
@@ -49,8 +50,8 @@ pub fn handle(
             }
             Ok(out)
         }
-        _ => Err(Failure(
-            "give both partnerId and month (YYYY-MM), or neither".into(),
+        _ => Err(Failure::permanent(
+            "give both partnerId and month (YYYY-MM), or neither",
         )),
     }
 }
@@ -68,7 +69,8 @@ fn write(
         return Ok(None);
     }
     let base = format!("statements/{}/{}", statement.partner_id, statement.month);
-    let json = serde_json::to_vec_pretty(&statement).map_err(|e| Failure(e.to_string()))?;
+    let json =
+        serde_json::to_vec_pretty(&statement).map_err(|e| Failure::permanent(e.to_string()))?;
     let csv = render_csv(&statement);
     let html = render_html(&statement);
     let keys = vec![

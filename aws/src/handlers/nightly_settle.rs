@@ -78,19 +78,19 @@ pub fn coordinate(
 
 fn send(aws: &Aws, messages: &[ShardMessage]) -> Result<(), Failure> {
     if aws.env.settle_queue_url.is_empty() {
-        return Err(Failure("PEC_SETTLE_QUEUE_URL is not set".into()));
+        return Err(Failure::permanent("PEC_SETTLE_QUEUE_URL is not set"));
     }
     let rt = &aws.rt;
     for (b, batch) in messages.chunks(10).enumerate() {
         let mut entries = Vec::new();
         for (i, m) in batch.iter().enumerate() {
-            let body = serde_json::to_string(m).map_err(|e| Failure(e.to_string()))?;
+            let body = serde_json::to_string(m).map_err(|e| Failure::permanent(e.to_string()))?;
             entries.push(
                 SendMessageBatchRequestEntry::builder()
                     .id(format!("m{}", b * 10 + i))
                     .message_body(body)
                     .build()
-                    .map_err(|e| Failure(e.to_string()))?,
+                    .map_err(|e| Failure::permanent(e.to_string()))?,
             );
         }
         // Entries that fail are sent again (bounded); duplicates are harmless (idempotent).
@@ -106,7 +106,7 @@ fn send(aws: &Aws, messages: &[ShardMessage]) -> Result<(), Failure> {
                         .send(),
                 )
                 .map_err(|e| {
-                    Failure(format!(
+                    Failure::retryable(format!(
                         "SQS SendMessageBatch: {}",
                         aws_sdk_sqs::error::DisplayErrorContext(&e)
                     ))
@@ -116,7 +116,7 @@ fn send(aws: &Aws, messages: &[ShardMessage]) -> Result<(), Failure> {
             if !entries.is_empty() {
                 attempt += 1;
                 if attempt >= 8 {
-                    return Err(Failure(format!(
+                    return Err(Failure::retryable(format!(
                         "SQS SendMessageBatch: {} messages not sent",
                         entries.len()
                     )));
@@ -166,10 +166,10 @@ pub fn work_with_summaries(
         let result = m
             .body
             .as_deref()
-            .ok_or_else(|| Failure("message without a body".into()))
+            .ok_or_else(|| Failure::permanent("message without a body"))
             .and_then(|b| {
                 serde_json::from_str::<ShardMessage>(b)
-                    .map_err(|e| Failure(format!("not a settlement shard: {e}")))
+                    .map_err(|e| Failure::permanent(format!("not a settlement shard: {e}")))
             })
             .and_then(|msg| settle_shard(aws, &msg, now));
         match result {

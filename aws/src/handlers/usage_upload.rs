@@ -109,7 +109,7 @@ fn ingest_one(
     if failed.load(Ordering::SeqCst) {
         // The object could not be read to the end: not the file's fault. Fail, so the event is
         // delivered again (a rejected receipt would be wrong; nothing was accepted).
-        return Err(Failure(format!(
+        return Err(Failure::retryable(format!(
             "s3://{bucket}/{key}: reading the object failed"
         )));
     }
@@ -151,7 +151,7 @@ fn ingest_one(
 }
 
 fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, Failure> {
-    serde_json::to_vec_pretty(v).map_err(|e| Failure(e.to_string()))
+    serde_json::to_vec_pretty(v).map_err(|e| Failure::permanent(e.to_string()))
 }
 
 #[cfg(test)]

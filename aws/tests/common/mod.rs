@@ -98,9 +98,9 @@ pub struct PartnerInputs {
 }
 
 /// A generated data set (`pec generate`), read into memory.
-pub fn generated(options: &pec_ledger::generate::GenerateOptions) -> Vec<PartnerInputs> {
+pub fn generated(options: &pec_generate::GenerateOptions) -> Vec<PartnerInputs> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let set = pec_ledger::generate::generate(options, dir.path()).expect("generate");
+    let set = pec_generate::generate(options, dir.path()).expect("generate");
     set.partners
         .iter()
         .map(|p| PartnerInputs {

@@ -1,5 +1,6 @@
 //! access-webhook: API Gateway HTTP API (payload 2.0) → the signed access-snapshot webhook.
 //! Logs JSON lines and prints its EMF metrics on stdout.
+#![forbid(unsafe_code)]
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use pec_aws::handlers::access_webhook;
@@ -24,7 +25,7 @@ async fn main() -> Result<(), Error> {
                 &emf::access_webhook(outcome, chrono::Utc::now()),
                 &request_id,
             );
-            Ok::<_, String>(response)
+            Ok::<_, pec_aws::Failure>(response)
         }
     }))
     .await

@@ -1,5 +1,6 @@
 //! monthly-statement: EventBridge schedule (the 2nd) → last month's statements; or
 //! `{"partnerId", "month"}` → that one. Logs JSON lines and prints its EMF metrics on stdout.
+#![forbid(unsafe_code)]
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use pec_aws::handlers::monthly_statement;
@@ -21,7 +22,7 @@ async fn main() -> Result<(), Error> {
                 &emf::monthly_statement(&written, chrono::Utc::now()),
                 &request_id,
             );
-            Ok::<_, String>(written)
+            Ok::<_, pec_aws::Failure>(written)
         }
     }))
     .await

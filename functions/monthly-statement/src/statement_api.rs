@@ -1,5 +1,6 @@
 //! statement-api: API Gateway HTTP API (payload 2.0) → `GET /v1/partners/{partnerId}/statements/
 //! {YYYY-MM}`, the statement in JSON, CSV, HTML or XLSX, signed like the webhook. Logs JSON lines.
+#![forbid(unsafe_code)]
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use pec_aws::handlers::http_api::HttpApiRequest;

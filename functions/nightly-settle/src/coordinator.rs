@@ -1,5 +1,6 @@
 //! nightly-settle-coordinator: EventBridge schedule → the run's shards sent to SQS. Logs JSON
 //! lines on stdout.
+#![forbid(unsafe_code)]
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};

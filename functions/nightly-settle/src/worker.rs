@@ -1,5 +1,6 @@
 //! nightly-settle-worker: SQS batch of shards → settlement, partial batch failures reported.
 //! Logs JSON lines and prints its EMF metrics on stdout.
+#![forbid(unsafe_code)]
 
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -27,7 +28,7 @@ async fn main() -> Result<(), Error> {
                 &emf::nightly_settle(&summaries, failed, chrono::Utc::now()),
                 &request_id,
             );
-            Ok::<_, String>(response)
+            Ok::<_, pec_aws::Failure>(response)
         }
     }))
     .await

@@ -1,5 +1,6 @@
 //! usage-upload: S3 ObjectCreated (`uploads/{partnerId}/….csv[.gz]`) → usage ingestion. Logs
 //! JSON lines and prints its EMF metrics on stdout.
+#![forbid(unsafe_code)]
 
 use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -22,7 +23,7 @@ async fn main() -> Result<(), Error> {
                 &emf::usage_upload(&outcomes, chrono::Utc::now()),
                 &request_id,
             );
-            Ok::<_, String>(outcomes)
+            Ok::<_, pec_aws::Failure>(outcomes)
         }
     }))
     .await

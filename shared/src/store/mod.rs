@@ -1,8 +1,6 @@
-//! Storage behind traits: the embedded SQLite store implements them here; the DynamoDB/S3
-//! adapters implement the same traits at the AWS edge.
-
-pub mod files;
-pub mod sqlite;
+//! Storage behind traits. The embedded store (`pec-embedded`: SQLite and object files in the
+//! data directory) and the AWS adapters (`pec-aws`: DynamoDB, S3, SSM) implement them in their
+//! own crates; the domain knows only these traits.
 
 use crate::ledger::{Entry, Head, ResourceDayKey};
 use crate::reasons::IneligibleReason;
@@ -30,6 +28,11 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Fixed-width, sortable UTC timestamp text (microseconds, `Z`), as both stores key by time.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
 
 /// The usage of one resource-day from one upload, for one (MpnId, Tier2MpnId): partial sums
 /// (an upload may hold several rows of the same resource-day; they add up).

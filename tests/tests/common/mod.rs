@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::too_many_arguments, clippy::new_without_default)]
 
 use chrono::{DateTime, NaiveDate, Utc};
+use pec_embedded::SqliteStore;
 use pec_ledger::config::Config;
 use pec_ledger::ingest::{
     ingest_usage_file, ingest_usage_file_with, post_snapshot, SnapshotReceipt, UploadReceipt,
@@ -10,7 +11,6 @@ use pec_ledger::ingest::{
 use pec_ledger::ledger::Entry;
 use pec_ledger::settle::{settle, RunSummary, SettleOptions};
 use pec_ledger::statement::{statement_from_store, Month, Statement};
-use pec_ledger::store::sqlite::SqliteStore;
 use pec_ledger::store::{EntryFilter, LedgerStore};
 use pec_ledger::usage::ReadOptions;
 use rust_decimal::Decimal;

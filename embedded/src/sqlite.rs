@@ -5,10 +5,12 @@
 //! Open it with the `sqlite3` shell to look around: `ledger_entries.entry` holds each entry as
 //! JSON (`json_extract(entry, '$.figures.earnedCredit')`).
 
-use super::*;
-use crate::ledger::{Entry, Head};
-use chrono::SecondsFormat;
+use chrono::{DateTime, NaiveDate, Utc};
+use pec_ledger::ledger::{Entry, Head};
+use pec_ledger::snapshot::Snapshot;
+use pec_ledger::store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -113,11 +115,6 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
-}
-
-/// Fixed-width, sortable UTC timestamp text.
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 fn day(d: NaiveDate) -> String {

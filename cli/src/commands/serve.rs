@@ -6,17 +6,15 @@
 //! [`MAX_BODY_BYTES`] + 1 bytes are ever read (so a larger body gets its 413 without being
 //! buffered), `Expect: 100-continue`, read/write timeouts and a deadline per request, and a few
 //! worker threads. Everything else — routing, signatures, validation, statuses — is
-//! [`pec_ledger::webhook::handle`]. (A general-purpose server crate was not used: the common small
+//! [`pec_http::handle`]. (A general-purpose server crate was not used: the common small
 //! one drains an unread body into a buffer of the *declared* `Content-Length`, so a single
 //! request claiming a terabyte aborts the process.)
 
-use crate::Failure;
+use crate::{ExitStatus, Failure};
 use chrono::Utc;
-use pec_ledger::store::files::FileObjectStore;
-use pec_ledger::store::sqlite::SqliteStore;
-use pec_ledger::webhook::{
-    self, allowed_method, handle, HttpRequest, HttpResponse, MAX_BODY_BYTES,
-};
+use pec_embedded::FileObjectStore;
+use pec_embedded::SqliteStore;
+use pec_http::{self, allowed_method, handle, HttpRequest, HttpResponse, MAX_BODY_BYTES};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::AssertUnwindSafe;
@@ -47,8 +45,18 @@ struct State {
     objects: FileObjectStore,
 }
 
+/// The arguments of `pec serve`.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port; the address is
+    /// printed on stderr).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
 /// Serves until the process is stopped (Ctrl-C, SIGTERM).
-pub fn run(data_dir: &Path, listen: &str) -> Result<u8, Failure> {
+pub fn run(data_dir: &Path, args: ServeArgs) -> Result<ExitStatus, Failure> {
+    let listen = args.listen.as_str();
     let addrs: Vec<_> = listen
         .to_socket_addrs()
         .map_err(|e| Failure::usage(format!("--listen {listen:?} is not an address: {e}")))?
@@ -88,7 +96,7 @@ pub fn run(data_dir: &Path, listen: &str) -> Result<u8, Failure> {
             }
         }
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 fn worker(rx: &Mutex<mpsc::Receiver<TcpStream>>, state: &State) {
@@ -447,7 +455,7 @@ fn error_response(status: u16, message: &str) -> HttpResponse {
         431 => "request_header_fields_too_large",
         _ => "internal_error",
     };
-    webhook::error_response(status, code, message)
+    pec_http::error_response(status, code, message)
 }
 
 fn reason(status: u16) -> &'static str {

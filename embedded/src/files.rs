@@ -1,6 +1,6 @@
 //! The embedded object store: objects as files under a directory (`DATA_DIR/objects`).
 
-use super::{ObjectStore, StoreError, StoreResult};
+use pec_ledger::store::{ObjectStore, StoreError, StoreResult};
 use std::path::{Component, Path, PathBuf};
 
 pub struct FileObjectStore {

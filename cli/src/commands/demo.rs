@@ -2,18 +2,18 @@
 //! verify — and the statement of the first partner (printed as JSON, and written beside the data
 //! as `statement.html`, `.csv`, `.xlsx` and `.json`).
 
-use crate::Failure;
+use crate::{ExitStatus, Failure};
 use chrono::{DateTime, NaiveDate, Utc};
+use pec_embedded::SqliteStore;
+use pec_generate::{generate, GenerateOptions};
 use pec_ledger::config::Config;
 use pec_ledger::decimal::fmt_amount;
-use pec_ledger::generate::{generate, GenerateOptions};
 use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotStatus, UploadStatus};
 use pec_ledger::settle::{settle_with_progress, SettleOptions};
 use pec_ledger::statement::{render_csv, statement_from_store, Month};
-use pec_ledger::statement_html::render_html;
-use pec_ledger::statement_xlsx::render_xlsx;
-use pec_ledger::store::sqlite::SqliteStore;
-use std::path::Path;
+use pec_render::html::render_html;
+use pec_render::xlsx::render_xlsx;
+use std::path::{Path, PathBuf};
 
 const MARKER: &str = ".pec-demo";
 
@@ -46,7 +46,19 @@ fn prepare(dir: &Path) -> Result<(), Failure> {
     .map_err(Failure::internal)
 }
 
-pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
+/// The arguments of `pec demo`.
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Working directory of the demo (its data and generated inputs); recreated on each run.
+    #[arg(long, default_value = "./pec-demo")]
+    dir: PathBuf,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+pub fn run(args: DemoArgs) -> Result<ExitStatus, Failure> {
+    let DemoArgs { dir, seed } = args;
+    let dir = dir.as_path();
     prepare(dir)?;
     let start = NaiveDate::from_ymd_opt(2026, 9, 1).ok_or_else(|| Failure::internal("bad date"))?;
     let options = GenerateOptions {
@@ -204,6 +216,10 @@ pub fn run(dir: &Path, seed: u64) -> Result<u8, Failure> {
         data.display(),
         partner.partner_id
     );
-    crate::write_stdout(&json)?;
-    Ok(if report.ok { 0 } else { 4 })
+    super::write_stdout(&json)?;
+    Ok(if report.ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::VerificationFailed
+    })
 }

@@ -1,0 +1,232 @@
+//! `pec access post` (one access snapshot, as JSON) and `pec access import` (a snapshot made from
+//! `az role assignment list` output or an Azure Resource Graph export): both store the snapshot
+//! and print its receipt; a rejected or conflicting snapshot exits with
+//! [`ExitStatus::InputRejected`].
+
+use super::{print_json, read_input, validate_partner, validate_tenant, Context};
+use crate::{ExitStatus, Failure};
+use chrono::{DateTime, Utc};
+use clap::{Subcommand, ValueEnum};
+use pec_ledger::import::{
+    detect_import_format, snapshot_from_role_assignments, ImportFormat, ImportOptions,
+    PrincipalRule,
+};
+use pec_ledger::ingest::{post_snapshot, SnapshotReceipt, SnapshotStatus};
+use pec_ledger::snapshot::{AccessType, AssignmentType};
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum AccessCommand {
+    /// Store one access snapshot (JSON file, or - for stdin); prints the receipt.
+    Post {
+        file: PathBuf,
+        #[arg(long)]
+        partner: String,
+        /// Clock for the "takenAt not in the future" check; default: now.
+        #[arg(long)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Make a snapshot from `az role assignment list --all -o json` output or an Azure Resource
+    /// Graph `authorizationresources` export (FILE, or - for stdin) and store it like `access
+    /// post`; prints the same receipt.
+    Import(ImportArgs),
+}
+
+/// The arguments of `pec access import`.
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    file: PathBuf,
+    #[arg(long)]
+    partner: String,
+    /// The customer tenant the assignments are in.
+    #[arg(long)]
+    customer: String,
+    /// When the list was taken (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    taken_at: DateTime<Utc>,
+    /// az (role assignment list) or arg (Resource Graph); default: told from the file.
+    #[arg(long, value_enum)]
+    format: Option<ImportFileFormat>,
+    /// How the partner's principals hold their access: AOBO, LIGHTHOUSE, DIRECT or GDAP.
+    #[arg(long, default_value = "AOBO", value_parser = parse_access_type)]
+    access_type: AccessType,
+    /// permanent, eligible or activated.
+    #[arg(long, default_value = "permanent", value_parser = parse_assignment_type)]
+    assignment_type: AssignmentType,
+    /// The Partner Admin Link MPN ID on the assignments (for LIGHTHOUSE, DIRECT, GDAP).
+    #[arg(long, value_name = "MPN")]
+    pal: Option<String>,
+    /// Keep only this principal's assignments (repeat for each of the partner's principals);
+    /// `ID=LIGHTHOUSE` (or AOBO, DIRECT, GDAP) gives it its own access type. Without it,
+    /// every assignment in the file counts as the partner's.
+    #[arg(long = "principal-id", value_name = "ID[=ACCESS_TYPE]", value_parser = parse_principal)]
+    principals: Vec<PrincipalRule>,
+    /// The snapshot's `source`; default: the format and the file name.
+    #[arg(long, value_name = "TEXT")]
+    source: Option<String>,
+    /// Clock for the "takenAt not in the future" check; default: now.
+    #[arg(long)]
+    now: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportFileFormat {
+    /// az role assignment list --all -o json
+    Az,
+    /// Azure Resource Graph authorizationresources
+    Arg,
+}
+
+fn parse_access_type(text: &str) -> Result<AccessType, String> {
+    let t = text.trim();
+    [
+        ("AOBO", AccessType::Aobo),
+        ("LIGHTHOUSE", AccessType::Lighthouse),
+        ("DIRECT", AccessType::Direct),
+        ("GDAP", AccessType::Gdap),
+    ]
+    .into_iter()
+    .find(|(name, _)| name.eq_ignore_ascii_case(t))
+    .map(|(_, v)| v)
+    .ok_or_else(|| format!("{t:?} is not one of AOBO, LIGHTHOUSE, DIRECT, GDAP"))
+}
+
+fn parse_assignment_type(text: &str) -> Result<AssignmentType, String> {
+    let t = text.trim();
+    [
+        ("permanent", AssignmentType::Permanent),
+        ("eligible", AssignmentType::Eligible),
+        ("activated", AssignmentType::Activated),
+    ]
+    .into_iter()
+    .find(|(name, _)| name.eq_ignore_ascii_case(t))
+    .map(|(_, v)| v)
+    .ok_or_else(|| format!("{t:?} is not one of permanent, eligible, activated"))
+}
+
+fn parse_principal(text: &str) -> Result<PrincipalRule, String> {
+    let (id, access_type) = match text.split_once('=') {
+        Some((id, t)) => (id, Some(parse_access_type(t)?)),
+        None => (text, None),
+    };
+    let id = id.trim();
+    if id.is_empty() {
+        return Err("the principal id is empty".into());
+    }
+    Ok(PrincipalRule {
+        principal_id: id.to_string(),
+        access_type,
+    })
+}
+
+pub fn run(ctx: &Context, command: AccessCommand) -> Result<ExitStatus, Failure> {
+    match command {
+        AccessCommand::Post { file, partner, now } => post(ctx, &file, &partner, now),
+        AccessCommand::Import(args) => import(ctx, args),
+    }
+}
+
+/// `pec access post`.
+fn post(
+    ctx: &Context,
+    file: &Path,
+    partner: &str,
+    now: Option<DateTime<Utc>>,
+) -> Result<ExitStatus, Failure> {
+    let partner = validate_partner(partner)?;
+    let body = read_input(file)?;
+    let store = ctx.store()?;
+    let receipt = post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+    snapshot_outcome(file, &receipt)
+}
+
+/// `pec access import`.
+fn import(ctx: &Context, args: ImportArgs) -> Result<ExitStatus, Failure> {
+    let ImportArgs {
+        file,
+        partner,
+        customer,
+        taken_at,
+        format,
+        access_type,
+        assignment_type,
+        pal,
+        principals,
+        source,
+        now,
+    } = args;
+    let partner = validate_partner(&partner)?;
+    let customer = validate_tenant("--customer", &customer)?;
+    let json = read_input(&file)?;
+    let format = match format {
+        Some(ImportFileFormat::Az) => Some(ImportFormat::Az),
+        Some(ImportFileFormat::Arg) => Some(ImportFormat::ResourceGraph),
+        None => detect_import_format(&json),
+    };
+    let source = source.unwrap_or_else(|| {
+        let what = format.map_or("role assignments", ImportFormat::describe);
+        format!("pec access import: {what} ({})", file.display())
+    });
+    if principals.is_empty() {
+        say!(
+            "no --principal-id: every assignment in {} counts as the partner's access",
+            file.display()
+        );
+    }
+    let non_aobo = access_type != AccessType::Aobo
+        || principals
+            .iter()
+            .any(|p| p.access_type.is_some_and(|t| t != AccessType::Aobo));
+    if non_aobo && pal.as_deref().is_none_or(|p| p.trim().is_empty()) {
+        say!(
+            "no --pal: LIGHTHOUSE, DIRECT and GDAP access earns only with a Partner Admin Link \
+             (PAL_MISSING)"
+        );
+    }
+    let options = ImportOptions {
+        access_type,
+        assignment_type,
+        partner_admin_link_mpn_id: pal,
+        principals,
+    };
+    let snapshot = snapshot_from_role_assignments(
+        &json, format, &partner, &customer, taken_at, &source, &options,
+    );
+    let receipt = match snapshot {
+        Ok(snapshot) => {
+            let body = serde_json::to_vec_pretty(&snapshot).map_err(Failure::internal)?;
+            let store = ctx.store()?;
+            let receipt = post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+            if receipt.status == SnapshotStatus::Accepted {
+                say!(
+                    "imported {} assignment(s) as snapshot {}",
+                    snapshot.assignments.len(),
+                    snapshot.snapshot_id
+                );
+            }
+            receipt
+        }
+        Err(errors) => SnapshotReceipt {
+            snapshot_id: None,
+            status: SnapshotStatus::Rejected,
+            errors,
+        },
+    };
+    snapshot_outcome(&file, &receipt)
+}
+
+/// Prints a snapshot receipt; the exit status.
+fn snapshot_outcome(file: &Path, receipt: &SnapshotReceipt) -> Result<ExitStatus, Failure> {
+    print_json(receipt)?;
+    Ok(match receipt.status {
+        SnapshotStatus::Accepted | SnapshotStatus::Duplicate => ExitStatus::Success,
+        SnapshotStatus::Rejected | SnapshotStatus::Conflict => {
+            say!(
+                "snapshot {}: {} problem(s), nothing stored",
+                file.display(),
+                receipt.errors.len()
+            );
+            ExitStatus::InputRejected
+        }
+    })
+}

@@ -1,0 +1,116 @@
+//! The commands of `pec`, one module each, each with a `run` taking the command's parsed
+//! arguments and returning its [`ExitStatus`] (or a [`Failure`]); and what they share: the
+//! [`Context`] of the global flags with the store opened on first use, tenant-id checks, input
+//! reading and stdout writing.
+
+use crate::backend::{Backend, StoreKind};
+use crate::Failure;
+use pec_ledger::config::Config;
+use pec_ledger::store::Store;
+use std::cell::OnceCell;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub mod access;
+pub mod demo;
+pub mod explain;
+pub mod generate;
+pub mod partner;
+pub mod serve;
+pub mod settle;
+pub mod statement;
+pub mod usage;
+pub mod verify;
+
+/// The global flags a command runs with, and the store (`--store`: the data directory's, or
+/// AWS), opened on first use.
+pub struct Context {
+    pub data_dir: PathBuf,
+    pub kind: StoreKind,
+    backend: OnceCell<Backend>,
+}
+
+impl Context {
+    pub fn new(data_dir: PathBuf, kind: StoreKind) -> Context {
+        Context {
+            data_dir,
+            kind,
+            backend: OnceCell::new(),
+        }
+    }
+
+    /// The store's backend, opened on first use.
+    pub fn backend(&self) -> Result<&Backend, Failure> {
+        if let Some(b) = self.backend.get() {
+            return Ok(b);
+        }
+        let opened = Backend::open(self.kind, &self.data_dir)?;
+        Ok(self.backend.get_or_init(|| opened))
+    }
+
+    /// The store, opened on first use.
+    pub fn store(&self) -> Result<&dyn Store, Failure> {
+        Ok(self.backend()?.store())
+    }
+
+    /// The domain configuration (opens the store first).
+    pub fn config(&self) -> Result<Config, Failure> {
+        self.backend()?.config(&self.data_dir)
+    }
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(Failure::internal)?;
+    write_stdout(&(text + "\n"))
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.
+pub fn write_stdout(text: &str) -> Result<(), Failure> {
+    write_stdout_bytes(text.as_bytes())
+}
+
+/// [`write_stdout`] for bytes (an XLSX workbook).
+pub fn write_stdout_bytes(bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::internal(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+/// `--partner`, trimmed and lower-cased.
+pub fn validate_partner(p: &str) -> Result<String, Failure> {
+    validate_tenant("--partner", p)
+}
+
+/// A tenant id given as `option`, trimmed and lower-cased.
+pub fn validate_tenant(option: &str, p: &str) -> Result<String, Failure> {
+    let p = p.trim().to_ascii_lowercase();
+    if p.is_empty() || p.contains(['/', '\\']) {
+        let what = if option == "--partner" {
+            "a partner"
+        } else {
+            "a"
+        };
+        return Err(Failure::usage(format!(
+            "{option} {p:?} is not {what} tenant id"
+        )));
+    }
+    Ok(p)
+}
+
+/// A file's bytes, or stdin's for `-`.
+pub fn read_input(file: &Path) -> Result<Vec<u8>, Failure> {
+    if file.as_os_str() == "-" {
+        let mut body = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut body)
+            .map_err(Failure::internal)?;
+        Ok(body)
+    } else {
+        std::fs::read(file).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))
+    }
+}
