@@ -16,7 +16,7 @@ use pec_ledger::ingest::{SnapshotStatus, UploadStatus};
 use pec_ledger::snapshot::AccessType;
 use pec_ledger::statement::Statement;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const EXAMPLE_PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
 const EXAMPLE_CUSTOMER: &str = "bdd640fb-0667-4ad1-9c80-317fa3b1799d";
@@ -32,9 +32,7 @@ const TIMES: [&str; 5] = [
     "2026-09-03T00:05:00Z",
 ];
 
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/examples")
-}
+use pec_testkit::examples;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,7 +4,7 @@
 
 pub mod proxy;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use pec_aws::{provision, Aws, AwsEnv, ClientSettings, Clients};
 use proxy::FaultProxy;
 use std::sync::Arc;
@@ -77,15 +77,7 @@ fn setup_on(rt: tokio::runtime::Runtime, endpoint: &str, settings: &ClientSettin
     }
 }
 
-pub fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
-}
-
-pub fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("test time")
-        .with_timezone(&Utc)
-}
+pub use pec_testkit::{d, t};
 
 /// One partner's generated inputs, read into memory.
 #[derive(Debug, Clone)]

@@ -30,13 +30,9 @@ pub const SETTLE_SEPTEMBER_1_2: [&str; 7] = [
     "2026-09-03T02:00:00Z",
 ];
 
-pub fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/examples")
-}
-
-pub fn example_snapshot(i: usize) -> Vec<u8> {
-    std::fs::read(examples().join(format!("snapshot-{i}.json"))).expect("example snapshot")
-}
+// Not every test binary uses both.
+#[allow(unused_imports)]
+pub use pec_testkit::{example_snapshot, examples};
 
 /// `pec --data-dir DATA ARGS…`, stdin closed, its output collected.
 pub fn pec(data: &Path, args: &[&str]) -> Output {

@@ -694,10 +694,9 @@ const AOBO_ID: &str = "/subscriptions/23b8c1e9-3924-46de-beb1-3b9046685257/provi
 const LH_ID: &str = "/subscriptions/23b8c1e9-3924-46de-beb1-3b9046685257/resourceGroups/rg-data/providers/Microsoft.Authorization/roleAssignments/9a8b7c6d-lh";
 
 fn examples() -> Vec<Snapshot> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/examples");
     (0..5)
         .map(|i| {
-            let body = std::fs::read(format!("{dir}/snapshot-{i}.json")).unwrap();
+            let body = pec_testkit::example_snapshot(i);
             parse_snapshot(&body, ts("2026-09-03T01:00:00Z")).unwrap()
         })
         .collect()

@@ -19,11 +19,7 @@ const LH_USER: &str = "f0a91588-02ae-509e-a7d5-373bcffde1a7";
 const AZ: &[u8] = include_bytes!("../../tests/fixtures/az-role-assignment-list.json");
 const ARG: &[u8] = include_bytes!("../../tests/fixtures/arg-authorizationresources.json");
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("test time")
-        .with_timezone(&Utc)
-}
+use pec_testkit::t;
 
 /// The SPEC example's principals: the admin agents (AOBO) and a Lighthouse user with the
 /// Partner Admin Link 4100001.

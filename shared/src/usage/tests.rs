@@ -8,7 +8,7 @@ use crate::ids::usage_resource_key;
 use chrono::{Duration, NaiveDate};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
 const SUB: &str = "23b8c1e9-3924-46de-beb1-3b9046685257";
@@ -45,11 +45,7 @@ fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(bytes).expect("in memory");
-    enc.finish().expect("in memory")
-}
+use pec_testkit::gzip;
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")

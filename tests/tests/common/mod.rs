@@ -2,7 +2,6 @@
 //! store in a temporary directory.
 #![allow(dead_code, clippy::too_many_arguments, clippy::new_without_default)]
 
-use chrono::{DateTime, NaiveDate, Utc};
 use pec_embedded::SqliteStore;
 use pec_ledger::config::Config;
 use pec_ledger::ingest::{
@@ -13,9 +12,7 @@ use pec_ledger::settle::{settle, RunSummary, SettleOptions};
 use pec_ledger::statement::{statement_from_store, Month, Statement};
 use pec_ledger::store::{EntryFilter, LedgerStore};
 use pec_ledger::usage::ReadOptions;
-use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use std::str::FromStr;
 
 pub const PARTNER: &str = "11111111-1111-4111-8111-111111111111";
 pub const MPN: &str = "1000001";
@@ -28,19 +25,9 @@ pub const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 
 pub const HEADER: &str = "PartnerId,PartnerName,CustomerId,CustomerName,CustomerDomainName,CustomerCountry,MpnId,Tier2MpnId,InvoiceNumber,ProductId,SkuId,AvailabilityId,SkuName,ProductName,PublisherName,PublisherId,SubscriptionDescription,SubscriptionId,ChargeStartDate,ChargeEndDate,UsageDate,MeterType,MeterCategory,MeterId,MeterSubCategory,MeterName,MeterRegion,Unit,ResourceLocation,ConsumedService,ResourceGroup,ResourceURI,ChargeType,UnitPrice,Quantity,UnitType,BillingPreTaxTotal,BillingCurrency,PricingPreTaxTotal,PricingCurrency,ServiceInfo1,ServiceInfo2,Tags,AdditionalInfo,EffectiveUnitPrice,PCToBCExchangeRate,PCToBCExchangeRateDate,EntitlementId,EntitlementDescription,PartnerEarnedCreditPercentage,CreditPercentage,CreditType,BenefitOrderId,BenefitId,BenefitType";
 
-pub fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
-}
-
-pub fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("test time")
-        .with_timezone(&Utc)
-}
-
-pub fn dec(s: &str) -> Decimal {
-    Decimal::from_str(s).expect("test decimal")
-}
+// Not every test binary uses all three.
+#[allow(unused_imports)]
+pub use pec_testkit::{d, dec, t};
 
 pub fn res(path: &str) -> String {
     format!("/subscriptions/{SUB}{path}")

@@ -11,7 +11,6 @@ use crate::ingest::microsoft_credit;
 use crate::products::product_ineligibility;
 use crate::reasons::IneligibleReason;
 use proptest::prelude::*;
-use std::io::Write;
 
 const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
 const MPN: &str = "4100001";
@@ -49,11 +48,7 @@ fn read_opts(bytes: &[u8], options: &ReadOptions) -> (UsageFileReport, Vec<Usage
     (report, lines)
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(bytes).expect("in memory");
-    enc.finish().expect("in memory")
-}
+use pec_testkit::gzip;
 
 fn dec(text: &str) -> Decimal {
     parse_decimal(text).expect("test decimal")
