@@ -1083,3 +1083,36 @@ proptest! {
         }
     }
 }
+
+/// A reader that hands over at most `chunk` bytes a call.
+struct Chunked<'a> {
+    data: &'a [u8],
+    chunk: usize,
+}
+
+impl Read for Chunked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.chunk.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// Found by the `usage_file` fuzz target: two byte-order marks, then one letter. The first mark
+/// is dropped; the second is part of the header's first name. Read whole or a few bytes at a
+/// time, the file gets the same report: a header line that names none of the required columns
+/// (it is not empty).
+#[test]
+fn a_second_bom_gives_the_same_report_whatever_the_read_size() {
+    let data: &[u8] = &[0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf, 0x69];
+    let options = ReadOptions::default();
+    let whole = read_usage_file_with(data, &options, |_| Ok(())).unwrap();
+    for chunk in 1..=7 {
+        let chunked = read_usage_file_with(Chunked { data, chunk }, &options, |_| Ok(())).unwrap();
+        assert_eq!(chunked, whole, "reads of {chunk} bytes");
+    }
+    assert_eq!(whole.rows, 0);
+    assert_eq!(whole.errors[0].message, "missing required header PartnerId");
+    assert_eq!(whole.error_count, REQUIRED.len() as u64);
+}
