@@ -22,17 +22,27 @@ pub struct AwsEnv {
 
 pub const DEFAULT_SECRETS_PREFIX: &str = "/pec/webhook-secrets/";
 
+/// A function's environment that lacks what it needs: a permanent failure (the stack's
+/// configuration), never retried into success.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable AWS_REGION is not set (Lambda sets it)")]
+    NoRegion,
+}
+
 impl AwsEnv {
     /// Reads the variables; the tables and the bucket are required.
-    pub fn from_env() -> Result<AwsEnv, String> {
+    pub fn from_env() -> Result<AwsEnv, EnvError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<AwsEnv, String> {
-        let required = |k: &str| {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<AwsEnv, EnvError> {
+        let required = |k: &'static str| {
             get(k)
                 .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| format!("environment variable {k} is not set"))
+                .ok_or(EnvError::Missing(k))
         };
         Ok(AwsEnv {
             ledger_table: required("PEC_LEDGER_TABLE")?,
@@ -148,7 +158,7 @@ impl Clients {
     /// chains' other sources (profile files, SSO, web identity through STS, container and
     /// instance metadata) are never used there, and leaving them out takes their code out of
     /// every function binary (BENCHMARKS.md, "5. Lambda"). `Err`: no region in the environment.
-    pub fn for_lambda(env: &AwsEnv) -> Result<Clients, String> {
+    pub fn for_lambda(env: &AwsEnv) -> Result<Clients, EnvError> {
         Self::for_lambda_with_settings(env, &ClientSettings::default(), |k| std::env::var(k).ok())
     }
 
@@ -157,11 +167,11 @@ impl Clients {
         env: &AwsEnv,
         settings: &ClientSettings,
         get: impl Fn(&str) -> Option<String>,
-    ) -> Result<Clients, String> {
+    ) -> Result<Clients, EnvError> {
         let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
             .iter()
             .find_map(|k| get(k).filter(|v| !v.trim().is_empty()))
-            .ok_or("environment variable AWS_REGION is not set (Lambda sets it)")?;
+            .ok_or(EnvError::NoRegion)?;
         let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
         let mut shared = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
@@ -259,9 +269,12 @@ mod tests {
             (k == "AWS_REGION").then(|| " ".into())
         })
         .err();
+        assert_eq!(err, Some(EnvError::NoRegion));
         assert_eq!(
-            err.as_deref(),
-            Some("environment variable AWS_REGION is not set (Lambda sets it)")
+            EnvError::NoRegion.to_string(),
+            "environment variable AWS_REGION is not set (Lambda sets it)"
         );
+        let missing = AwsEnv::from_lookup(|k| (k == "PEC_LEDGER_TABLE").then(|| "l".into()));
+        assert_eq!(missing.err(), Some(EnvError::Missing("PEC_STATE_TABLE")));
     }
 }

@@ -51,17 +51,17 @@ pub enum FailureKind {
 }
 
 impl Failure {
-    pub fn retryable(message: impl Into<String>) -> Failure {
+    pub fn retryable(message: impl std::fmt::Display) -> Failure {
         Failure {
             kind: FailureKind::Retryable,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 
-    pub fn permanent(message: impl Into<String>) -> Failure {
+    pub fn permanent(message: impl std::fmt::Display) -> Failure {
         Failure {
             kind: FailureKind::Permanent,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 

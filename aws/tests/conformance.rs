@@ -50,6 +50,7 @@ fn agg(k: ResourceDayKey, amount: i64) -> UsageAggregate {
         microsoft_credit: Decimal::ZERO,
         ineligible_by_reason: BTreeMap::new(),
         lines: 1,
+        products: Vec::new(),
     }
 }
 

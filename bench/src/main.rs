@@ -95,7 +95,7 @@ fn ingest(file: &PathBuf, partner: &str) -> Res<serde_json::Value> {
     let mut groups = UsageGroups::default();
     let report = read_usage_rows(input, &ReadOptions::for_partner(partner), |line| {
         groups.add_view(line, &config);
-        Ok(())
+        Ok::<(), std::convert::Infallible>(())
     })?;
     let rows = groups.drain_sorted();
     let seconds = started.elapsed().as_secs_f64();
@@ -409,6 +409,7 @@ fn settle_engine(
                     microsoft_credit: Decimal::ZERO,
                     ineligible_by_reason: BTreeMap::new(),
                     lines: 1,
+                    products: Vec::new(),
                 };
                 days.push((key, group));
             }

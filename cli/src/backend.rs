@@ -40,7 +40,7 @@ impl Backend {
             #[cfg(not(feature = "aws"))]
             StoreKind::Aws => Err(Failure::usage(
                 "--store aws: this pec was built without AWS support; build it with \
-                 `cargo build --release -p pec-cli --features aws` (README, \"Using pec against AWS\")",
+                 `cargo build --release -p pec-cli --features aws` (README, \"The `pec` command against the stack\")",
             )),
             #[cfg(feature = "aws")]
             StoreKind::Aws => {

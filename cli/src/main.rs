@@ -160,10 +160,10 @@ pub struct Failure {
 
 impl Failure {
     /// A usage error ([`ExitStatus::Usage`]).
-    fn usage(message: impl Into<String>) -> Failure {
+    fn usage(message: impl std::fmt::Display) -> Failure {
         Failure {
             status: ExitStatus::Usage,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 

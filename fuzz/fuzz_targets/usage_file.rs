@@ -51,7 +51,7 @@ fn read(input: impl Read, options: &ReadOptions) -> (UsageFileReport, Vec<UsageL
     let mut lines = Vec::new();
     let report = read_usage_file_with(input, options, |line| {
         lines.push(line);
-        Ok(())
+        Ok::<(), std::convert::Infallible>(())
     })
     .expect("on_line never fails here, so neither does the reader");
     (report, lines)

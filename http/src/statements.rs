@@ -54,7 +54,7 @@ fn get_statement<S: LedgerStore + PartnerStore + ?Sized>(
     let month = match Month::parse(month) {
         Ok(m) => Some(m),
         Err(e) => {
-            problems.push(param_problem("month", e));
+            problems.push(param_problem("month", e.to_string()));
             None
         }
     };
@@ -138,7 +138,10 @@ fn get_statement<S: LedgerStore + PartnerStore + ?Sized>(
         }
         StatementFormat::Csv => (CSV, render_csv(&statement).into_bytes()),
         StatementFormat::Html => (HTML, render_html(&statement).into_bytes()),
-        StatementFormat::Xlsx => (XLSX, render_xlsx(&statement).map_err(StoreError::Backend)?),
+        StatementFormat::Xlsx => (
+            XLSX,
+            render_xlsx(&statement).map_err(|e| StoreError::Backend(e.to_string()))?,
+        ),
     };
     Ok(HttpResponse {
         status: 200,

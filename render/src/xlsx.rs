@@ -39,8 +39,15 @@ const TOTALS_COLUMNS: [(&str, f64); 8] = [
     ("Effective rate", 13.0),
 ];
 
-fn err(e: XlsxError) -> String {
-    format!("cannot write the workbook: {e}")
+/// Why a statement could not be written as a workbook.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot write the workbook: {0}")]
+    Workbook(#[from] XlsxError),
+    #[error("amount {0} does not fit an Excel number")]
+    NotAnExcelNumber(String),
+    #[error(transparent)]
+    Amount(#[from] pec_ledger::decimal::DecimalError),
 }
 
 /// Number formats, made once per number of decimals.
@@ -86,12 +93,12 @@ impl Styles {
 }
 
 /// The double nearest to the exact decimal (parsing its canonical text rounds correctly).
-fn to_f64(d: Decimal) -> Result<f64, String> {
+fn to_f64(d: Decimal) -> Result<f64, RenderError> {
     let text = fmt_amount(d);
     text.parse::<f64>()
         .ok()
         .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("amount {text} does not fit an Excel number"))
+        .ok_or(RenderError::NotAnExcelNumber(text))
 }
 
 fn excel_date(d: NaiveDate) -> Option<ExcelDateTime> {
@@ -120,18 +127,17 @@ impl<'a> Sheet<'a> {
         styles: &'a mut Styles,
         name: &str,
         columns: &[(&str, f64)],
-    ) -> Result<Sheet<'a>, String> {
+    ) -> Result<Sheet<'a>, RenderError> {
         let ws = wb.add_worksheet();
-        ws.set_name(name).map_err(err)?;
+        ws.set_name(name)?;
         let mut col: u16 = 0;
         for (title, width) in columns {
-            ws.write_string_with_format(0, col, *title, &styles.header)
-                .map_err(err)?;
-            ws.set_column_width(col, *width).map_err(err)?;
+            ws.write_string_with_format(0, col, *title, &styles.header)?;
+            ws.set_column_width(col, *width)?;
             col += 1;
         }
-        ws.set_row_height(0, 30).map_err(err)?;
-        ws.set_freeze_panes(1, 0).map_err(err)?;
+        ws.set_row_height(0, 30)?;
+        ws.set_freeze_panes(1, 0)?;
         ws.set_landscape();
         ws.set_paper_size(9); // A4
         ws.set_print_fit_to_pages(1, 0);
@@ -147,34 +153,31 @@ impl<'a> Sheet<'a> {
         self.row += 1;
     }
 
-    fn text(&mut self, col: u16, text: &str) -> Result<(), String> {
+    fn text(&mut self, col: u16, text: &str) -> Result<(), RenderError> {
         if !text.is_empty() {
             self.ws
-                .write_string(self.row, col, spreadsheet_safe(text))
-                .map_err(err)?;
+                .write_string(self.row, col, spreadsheet_safe(text))?;
         }
         Ok(())
     }
 
-    fn amount(&mut self, col: u16, d: Decimal) -> Result<(), String> {
+    fn amount(&mut self, col: u16, d: Decimal) -> Result<(), RenderError> {
         let value = to_f64(d)?;
         let format = self.styles.amount(d.normalize().scale());
         self.ws
-            .write_number_with_format(self.row, col, value, format)
-            .map_err(err)?;
+            .write_number_with_format(self.row, col, value, format)?;
         Ok(())
     }
 
-    fn rate(&mut self, col: u16, d: Decimal) -> Result<(), String> {
+    fn rate(&mut self, col: u16, d: Decimal) -> Result<(), RenderError> {
         let value = to_f64(d)?;
         let format = self.styles.rate(d.normalize().scale());
         self.ws
-            .write_number_with_format(self.row, col, value, format)
-            .map_err(err)?;
+            .write_number_with_format(self.row, col, value, format)?;
         Ok(())
     }
 
-    fn totals(&mut self, first_col: u16, t: &Totals) -> Result<(), String> {
+    fn totals(&mut self, first_col: u16, t: &Totals) -> Result<(), RenderError> {
         let amounts = [
             t.list_amount,
             t.eligible_amount,
@@ -190,12 +193,11 @@ impl<'a> Sheet<'a> {
         self.rate(first_col + 7, t.effective_rate)
     }
 
-    fn date(&mut self, col: u16, d: NaiveDate) -> Result<(), String> {
+    fn date(&mut self, col: u16, d: NaiveDate) -> Result<(), RenderError> {
         match excel_date(d) {
             Some(x) => {
                 self.ws
-                    .write_date_with_format(self.row, col, &x, &self.styles.date)
-                    .map_err(err)?;
+                    .write_date_with_format(self.row, col, &x, &self.styles.date)?;
                 Ok(())
             }
             None => self.text(col, &d.to_string()),
@@ -203,38 +205,34 @@ impl<'a> Sheet<'a> {
     }
 
     /// A `YYYY-MM` month as a date cell (its first day) shown as `yyyy-mm`.
-    fn month(&mut self, col: u16, text: &str) -> Result<(), String> {
+    fn month(&mut self, col: u16, text: &str) -> Result<(), RenderError> {
         match Month::parse(text)
             .ok()
             .and_then(|m| excel_date(m.first_day()))
         {
             Some(x) => {
                 self.ws
-                    .write_date_with_format(self.row, col, &x, &self.styles.month)
-                    .map_err(err)?;
+                    .write_date_with_format(self.row, col, &x, &self.styles.month)?;
                 Ok(())
             }
             None => self.text(col, text),
         }
     }
 
-    fn datetime(&mut self, col: u16, t: DateTime<Utc>) -> Result<(), String> {
+    fn datetime(&mut self, col: u16, t: DateTime<Utc>) -> Result<(), RenderError> {
         match excel_datetime(t) {
             Some(x) => {
                 self.ws
-                    .write_datetime_with_format(self.row, col, &x, &self.styles.datetime)
-                    .map_err(err)?;
+                    .write_datetime_with_format(self.row, col, &x, &self.styles.datetime)?;
                 Ok(())
             }
             None => self.text(col, &t.to_rfc3339()),
         }
     }
 
-    fn finish(self) -> Result<(), String> {
+    fn finish(self) -> Result<(), RenderError> {
         if self.row > 0 && self.columns > 0 {
-            self.ws
-                .autofilter(0, 0, self.row, self.columns - 1)
-                .map_err(err)?;
+            self.ws.autofilter(0, 0, self.row, self.columns - 1)?;
         }
         Ok(())
     }
@@ -245,7 +243,7 @@ fn with_totals(keys: &[(&'static str, f64)]) -> Vec<(&'static str, f64)> {
 }
 
 /// The statement as an `.xlsx` workbook (bytes).
-pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, String> {
+pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
     let mut wb = Workbook::new();
     // The statement's own time as the document's, so the same statement gives the same bytes.
     let mut properties = DocProperties::new()
@@ -397,7 +395,7 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, String> {
     }
     sh.finish()?;
 
-    wb.save_to_buffer().map_err(err)
+    Ok(wb.save_to_buffer()?)
 }
 
 #[cfg(test)]

@@ -8,6 +8,13 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The first usage date pec-ledger takes (no Azure usage is older): a usage file with an earlier
+/// date is rejected, and the configured rates must cover every date from it on.
+pub const FIRST_USAGE_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
 /// A PEC rate in force from a usage date on (SPEC R1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,14 +62,17 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The PEC rate for a usage date.
+    /// The PEC rate for a usage date: the latest period starting on or before it. A loaded
+    /// configuration covers every date from [`FIRST_USAGE_DATE`] on ([`Config::from_json`]), and
+    /// usage files carry no earlier date; before the first period its rate applies.
     pub fn rate_on(&self, date: NaiveDate) -> Decimal {
-        self.rates
+        let latest = self
+            .rates
             .iter()
             .filter(|p| p.from <= date)
-            .max_by_key(|p| p.from)
-            .map(|p| p.rate)
-            .unwrap_or(Decimal::new(15, 2))
+            .max_by_key(|p| p.from);
+        let first = || self.rates.iter().min_by_key(|p| p.from);
+        latest.or_else(first).map_or(Decimal::ZERO, |p| p.rate)
     }
 
     pub fn max_snapshot_gap(&self) -> Duration {
@@ -74,20 +84,47 @@ impl Config {
     }
 
     /// Parses `config.json`, naming the JSON path of a problem.
-    pub fn from_json(text: &str) -> Result<Config, String> {
-        let config: Config = serde_json::from_str(text).map_err(|e| format!("config: {e}"))?;
+    pub fn from_json(text: &str) -> Result<Config, ConfigError> {
+        let config: Config =
+            serde_json::from_str(text).map_err(|e| ConfigError::Json(e.to_string()))?;
         if config.max_snapshot_gap_hours <= 0 {
-            return Err("config: $.maxSnapshotGapHours must be positive".into());
+            return Err(ConfigError::GapNotPositive);
         }
-        if config
+        if let Some(i) = config
             .rates
             .iter()
-            .any(|r| r.rate < Decimal::ZERO || r.rate > Decimal::ONE)
+            .position(|r| r.rate < Decimal::ZERO || r.rate > Decimal::ONE)
         {
-            return Err("config: $.rates[].rate must be between 0 and 1".into());
+            return Err(ConfigError::RateOutOfRange(i));
         }
-        Ok(config)
+        match config.rates.iter().map(|r| r.from).min() {
+            None => Err(ConfigError::NoRates),
+            Some(first) if first > FIRST_USAGE_DATE => Err(ConfigError::RatesStartLate(first)),
+            Some(_) => Ok(config),
+        }
     }
+}
+
+/// A `config.json` that is refused, with the JSON path of the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Not JSON, an unknown field, or a value of the wrong type (serde's message names it).
+    #[error("config: {0}")]
+    Json(String),
+    #[error("config: $.maxSnapshotGapHours must be positive")]
+    GapNotPositive,
+    #[error("config: $.rates[{0}].rate must be between 0 and 1")]
+    RateOutOfRange(usize),
+    #[error(
+        "config: $.rates is empty: give at least one rate, from {FIRST_USAGE_DATE} or earlier \
+         (or leave $.rates out for 15 %)"
+    )]
+    NoRates,
+    #[error(
+        "config: $.rates leaves usage dates before {0} without a rate: the earliest period must \
+         start on or before {FIRST_USAGE_DATE}"
+    )]
+    RatesStartLate(NaiveDate),
 }
 
 #[cfg(test)]
@@ -100,13 +137,45 @@ mod tests {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         assert_eq!(c.rate_on(d("2026-09-01")), Decimal::new(15, 2));
         let c = Config::from_json(
-            r#"{"rates":[{"from":"2020-01-01","rate":"0.15"},{"from":"2026-10-01","rate":"0.2"}]}"#,
+            r#"{"rates":[{"from":"2000-01-01","rate":"0.15"},{"from":"2026-10-01","rate":"0.2"}]}"#,
         )
         .unwrap();
         assert_eq!(c.rate_on(d("2026-09-30")), Decimal::new(15, 2));
         assert_eq!(c.rate_on(d("2026-10-01")), Decimal::new(2, 1));
         assert_eq!(c.lookback_days, 45);
         assert_eq!(c.max_snapshot_gap(), Duration::hours(25));
+    }
+
+    #[test]
+    fn rates_that_leave_dates_uncovered_are_refused() {
+        let e =
+            Config::from_json(r#"{"rates":[{"from":"2019-10-01","rate":"0.15"}]}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: $.rates leaves usage dates before 2019-10-01 without a rate: the earliest \
+             period must start on or before 2000-01-01"
+        );
+        let e = Config::from_json(r#"{"rates":[]}"#).unwrap_err();
+        assert_eq!(e, ConfigError::NoRates);
+        assert!(e.to_string().starts_with("config: $.rates is empty"), "{e}");
+        let e = Config::from_json(
+            r#"{"rates":[{"from":"2000-01-01","rate":"0.15"},{"from":"2026-10-01","rate":"1.5"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: $.rates[1].rate must be between 0 and 1"
+        );
+        // From the first usage date on, every date has its rate.
+        let c = Config::from_json(
+            r#"{"rates":[{"from":"2026-10-01","rate":"0.2"},{"from":"2000-01-01","rate":"0.15"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.rate_on(FIRST_USAGE_DATE), Decimal::new(15, 2));
+        assert_eq!(
+            c.rate_on(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()),
+            Decimal::new(2, 1)
+        );
     }
 
     #[test]

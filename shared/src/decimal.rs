@@ -3,29 +3,47 @@
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
+/// A number that is not a decimal as the files or the stores write them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecimalError {
+    #[error("empty number")]
+    Empty,
+    #[error("not a decimal number: {0:?}")]
+    NotDecimal(String),
+    /// Decimal-looking text that does not fit (too many digits, an exponent out of range).
+    #[error("not a decimal number: {text:?} ({reason})")]
+    OutOfRange { text: String, reason: String },
+    /// An amount this program wrote itself that no longer reads.
+    #[error("stored amount {text:?} is not a decimal: {reason}")]
+    Stored { text: String, reason: String },
+}
+
 /// Parses a decimal as usage files write it: `.` as separator, optional sign, optional exponent
 /// (`1.2E-05`). No thousands separators, no `NaN` or `Infinity`.
-pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
+pub fn parse_decimal(text: &str) -> Result<Decimal, DecimalError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err("empty number".into());
+        return Err(DecimalError::Empty);
     }
     let valid_chars = t
         .bytes()
         .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'+' | b'-' | b'e' | b'E'));
     if !valid_chars || !t.bytes().any(|b| b.is_ascii_digit()) {
-        return Err(format!("not a decimal number: {t:?}"));
+        return Err(DecimalError::NotDecimal(t.to_string()));
     }
     let parsed = if t.contains(['e', 'E']) {
         Decimal::from_scientific(t)
     } else {
         Decimal::from_str_exact(t.strip_prefix('+').unwrap_or(t))
     };
-    parsed.map_err(|e| format!("not a decimal number: {t:?} ({e})"))
+    parsed.map_err(|e| DecimalError::OutOfRange {
+        text: t.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Parses `PartnerEarnedCreditPercentage`: a decimal, optionally followed by `%`.
-pub fn parse_percentage(text: &str) -> Result<Decimal, String> {
+pub fn parse_percentage(text: &str) -> Result<Decimal, DecimalError> {
     let t = text.trim();
     parse_decimal(t.strip_suffix('%').unwrap_or(t))
 }
@@ -90,8 +108,11 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// Parses an amount that this program wrote itself (stored text).
-pub fn parse_stored(text: &str) -> Result<Decimal, String> {
-    Decimal::from_str(text).map_err(|e| format!("stored amount {text:?} is not a decimal: {e}"))
+pub fn parse_stored(text: &str) -> Result<Decimal, DecimalError> {
+    Decimal::from_str(text).map_err(|e| DecimalError::Stored {
+        text: text.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Serde helpers that write decimals as exact canonical strings.

@@ -3,12 +3,12 @@
 
 use crate::config::Config;
 use crate::ledger::ResourceDayKey;
-use crate::products::product_ineligibility_of;
+use crate::products::{rule_ineligibility, with_overrides};
 use crate::reasons::IneligibleReason;
 use crate::snapshot::{parse_snapshot, PathError};
 use crate::store::{
-    CommitOutcome, PutSnapshotOutcome, SnapshotStore, StoreError, UploadRecord, UsageAggregate,
-    UsageKey, UsageStore,
+    add_product, CommitOutcome, ProductAmount, PutSnapshotOutcome, SnapshotStore, StoreError,
+    UploadRecord, UsageAggregate, UsageKey, UsageStore,
 };
 use crate::usage::{read_usage_rows, ReadOptions, RowError, UsageLine, UsageLineView};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -158,6 +158,7 @@ struct GroupSums {
     microsoft_credit: Decimal,
     ineligible_by_reason: BTreeMap<IneligibleReason, Decimal>,
     lines: u64,
+    products: Vec<ProductAmount>,
 }
 
 /// Credit Microsoft applied on a line (SPEC R8).
@@ -183,7 +184,10 @@ impl UsageGroups {
         // As `microsoft_credit`: (quantity × unit price) × percentage / 100.
         let amount = line.quantity * line.unit_price;
         let ms = amount * line.pec_percentage / Decimal::ONE_HUNDRED;
-        let reason = product_ineligibility_of(line, config);
+        // R7 by the rules, kept per product so that settlement can apply the configuration of
+        // the day; and with today's configuration, for the sums the row also keeps.
+        let rule = rule_ineligibility(line);
+        let reason = with_overrides(line.meter_id, line.product_name, rule, config);
         let add = |sums: &mut GroupSums| {
             sums.list_amount += amount;
             sums.microsoft_credit += ms;
@@ -192,6 +196,13 @@ impl UsageGroups {
                 None => sums.eligible_amount += amount,
                 Some(r) => *sums.ineligible_by_reason.entry(r).or_default() += amount,
             }
+            add_product(
+                &mut sums.products,
+                line.meter_id,
+                line.product_name,
+                rule,
+                amount,
+            );
         };
         let key = GroupKeyRef {
             partner_id: line.partner_id,
@@ -236,6 +247,7 @@ impl UsageGroups {
                 microsoft_credit: sums.microsoft_credit,
                 ineligible_by_reason: sums.ineligible_by_reason,
                 lines: sums.lines,
+                products: sums.products,
             })
             .collect();
         // Fully ordered (a resource-day may have several MpnId pairs), so staging is repeatable.
@@ -291,7 +303,6 @@ pub fn ingest_usage_file_with<S: UsageStore + ?Sized, R: Read>(
     let mut groups = UsageGroups::default();
     // (date, subscription) → customer: the usage keys the upload will replace.
     let mut keys: BTreeMap<NaiveDate, BTreeMap<String, String>> = BTreeMap::new();
-    let mut store_error: Option<StoreError> = None;
     let read = read_usage_rows(input, &options, |line| {
         let subscriptions = keys.entry(line.usage_date).or_default();
         if !subscriptions.contains_key(line.subscription_id) {
@@ -302,19 +313,15 @@ pub fn ingest_usage_file_with<S: UsageStore + ?Sized, R: Read>(
         }
         groups.add_view(line, config);
         if groups.len() >= FLUSH_GROUPS {
-            if let Err(e) = flush(store, &upload_id, &mut groups) {
-                let msg = e.to_string();
-                store_error = Some(e);
-                return Err(msg);
-            }
+            flush(store, &upload_id, &mut groups)?;
         }
         Ok(())
     });
     let report = match read {
         Ok(r) => r,
-        Err(msg) => {
+        Err(e) => {
             let _ = store.discard_upload(&upload_id);
-            return Err(store_error.unwrap_or(StoreError::Backend(msg)));
+            return Err(e);
         }
     };
     // Built once, where the upload's outcome is final; the log event goes with it.

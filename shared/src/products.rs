@@ -22,22 +22,45 @@ pub fn product_ineligibility_of(
     line: &UsageLineView<'_>,
     config: &Config,
 ) -> Option<IneligibleReason> {
+    with_overrides(
+        line.meter_id,
+        line.product_name,
+        rule_ineligibility(line),
+        config,
+    )
+}
+
+/// R7's configured overrides, checked first: a meter ID or product name forced eligible is
+/// eligible, one forced ineligible is `CONFIGURED`; otherwise the rules' verdict `rule` stands.
+/// Settlement applies this to the products a usage aggregate keeps, so a configuration change
+/// reaches every re-settled day.
+pub fn with_overrides(
+    meter_id: &str,
+    product_name: &str,
+    rule: Option<IneligibleReason>,
+    config: &Config,
+) -> Option<IneligibleReason> {
     let listed = |list: &[String], value: &str| {
         let value = value.trim();
         list.iter()
             .any(|item| item.trim().eq_ignore_ascii_case(value))
     };
-    if listed(&config.eligible_meter_ids, line.meter_id)
-        || listed(&config.eligible_product_names, line.product_name)
+    if listed(&config.eligible_meter_ids, meter_id)
+        || listed(&config.eligible_product_names, product_name)
     {
         return None;
     }
-    if listed(&config.ineligible_meter_ids, line.meter_id)
-        || listed(&config.ineligible_product_names, line.product_name)
+    if listed(&config.ineligible_meter_ids, meter_id)
+        || listed(&config.ineligible_product_names, product_name)
     {
         return Some(IneligibleReason::Configured);
     }
+    rule
+}
 
+/// R7 by Microsoft's rules alone, without configuration: the first of `NOT_CONSUMPTION`,
+/// `RESERVATION`, `SAVINGS_PLAN`, `THIRD_PARTY`, `SPOT` that the line meets.
+pub fn rule_ineligibility(line: &UsageLineView<'_>) -> Option<IneligibleReason> {
     let charge_type = line.charge_type.trim();
     if !charge_type.eq_ignore_ascii_case("new") && !charge_type.eq_ignore_ascii_case("usage") {
         return Some(IneligibleReason::NotConsumption);

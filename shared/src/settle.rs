@@ -5,7 +5,7 @@ use crate::access::{AccessBuilder, CustomerAccess, PreparedAccess};
 use crate::config::Config;
 use crate::decimal::write_amount;
 use crate::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
-use crate::reasons::{DayStatus, LossReason};
+use crate::reasons::{DayStatus, IneligibleReason, LossReason};
 use crate::store::{Append, AppendOutcome, SnapshotStore, Store, StoreError, UsageAggregate};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -109,6 +109,9 @@ fn merge_groups(rows: Vec<UsageAggregate>) -> Vec<UsageAggregate> {
                 for (k, v) in r.ineligible_by_reason {
                     *m.ineligible_by_reason.entry(k).or_default() += v;
                 }
+                for p in r.products {
+                    m.add_product(p);
+                }
             }
             None => {
                 merged.insert((r.mpn_id.clone(), r.tier2_mpn_id.clone()), r);
@@ -130,16 +133,18 @@ pub fn value_of(
     let mut verdict: Option<(DayStatus, Option<LossReason>)> = None;
     let mut evidence: Vec<String> = Vec::new();
     let mut coverages = Vec::with_capacity(groups.len());
-    for g in groups {
+    // R7 is decided here, with the configuration of this run (SPEC R7).
+    let eligibility: Vec<_> = groups.iter().map(|g| g.eligibility(config)).collect();
+    for (g, (eligible, ineligible)) in groups.iter().zip(&eligibility) {
         let cov = access.day_coverage(&key.resource_id, key.usage_date, &g.mpn_id, &g.tier2_mpn_id);
         figures.list_amount += g.list_amount;
-        figures.eligible_amount += g.eligible_amount;
+        figures.eligible_amount += *eligible;
         figures.microsoft_credit += g.microsoft_credit;
-        for (r, v) in &g.ineligible_by_reason {
+        for (r, v) in ineligible {
             figures.ineligible_amount += *v;
             *figures.ineligible_by_reason.entry(*r).or_default() += *v;
         }
-        let credit = g.eligible_amount * rate;
+        let credit = *eligible * rate;
         if cov.status == DayStatus::Full {
             figures.earned_credit += credit;
         } else {
@@ -177,7 +182,7 @@ pub fn value_of(
     figures.lost_by_reason.retain(|_, v| !v.is_zero());
     figures.ineligible_by_reason.retain(|_, v| !v.is_zero());
     let (status, reason) = verdict.unwrap_or((DayStatus::None, Some(LossReason::NoAccess)));
-    let input_digest = input_digest(key, rate, groups, &coverages, &evidence);
+    let input_digest = input_digest(key, rate, groups, &eligibility, &coverages, &evidence);
     let tier2 = groups
         .iter()
         .map(|g| g.tier2_mpn_id.as_str())
@@ -196,12 +201,14 @@ pub fn value_of(
 }
 
 /// SHA-256 of what a resource-day's value was computed from: its key, the rate, the usage of
-/// each (MpnId, Tier2MpnId) group, the coverage of each group and the evidence. Each field is
+/// each (MpnId, Tier2MpnId) group (with R7 as decided for this run), the coverage of each group
+/// and the evidence. Each field is
 /// followed by 0x1F; the key is its `Display` text, amounts are `decimal::fmt_amount` text.
 fn input_digest(
     key: &ResourceDayKey,
     rate: Decimal,
     groups: &[UsageAggregate],
+    eligibility: &[(Decimal, BTreeMap<IneligibleReason, Decimal>)],
     coverages: &[(&str, &str, DayStatus, Option<LossReason>)],
     evidence: &[String],
 ) -> String {
@@ -221,14 +228,14 @@ fn input_digest(
     field(&mut text, &key.currency);
     write_amount(&mut text, rate);
     text.push(END);
-    for g in groups {
+    for (g, (eligible, ineligible)) in groups.iter().zip(eligibility) {
         field(&mut text, &g.mpn_id);
         field(&mut text, &g.tier2_mpn_id);
-        for amount in [g.list_amount, g.eligible_amount, g.microsoft_credit] {
+        for amount in [g.list_amount, *eligible, g.microsoft_credit] {
             write_amount(&mut text, amount);
             text.push(END);
         }
-        for (r, v) in &g.ineligible_by_reason {
+        for (r, v) in ineligible {
             field(&mut text, r.code());
             write_amount(&mut text, *v);
             text.push(END);
@@ -556,6 +563,7 @@ mod tests {
             microsoft_credit: Decimal::new(-15, 1),
             ineligible_by_reason: BTreeMap::from([(IneligibleReason::Spot, Decimal::new(250, 2))]),
             lines: 3,
+            products: Vec::new(),
         }
     }
 

@@ -10,6 +10,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A month that is not `YYYY-MM`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("month must be YYYY-MM, got {0:?}")]
+pub struct MonthError(pub String);
+
 /// A calendar month `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {
@@ -18,8 +23,8 @@ pub struct Month {
 }
 
 impl Month {
-    pub fn parse(text: &str) -> Result<Month, String> {
-        let bad = || format!("month must be YYYY-MM, got {text:?}");
+    pub fn parse(text: &str) -> Result<Month, MonthError> {
+        let bad = || MonthError(text.to_string());
         let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
         if y.len() != 4 || m.len() != 2 {
             return Err(bad());

@@ -29,7 +29,7 @@ mod report;
 mod row;
 
 pub use columns::usage_header;
-pub use date::parse_usage_date;
+pub use date::{parse_usage_date, UsageDateError};
 pub use line::{UsageLine, UsageLineView};
 pub use reader::{
     detect_usage_format, read_usage_file, read_usage_file_with, read_usage_rows, ReadOptions,

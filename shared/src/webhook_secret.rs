@@ -8,27 +8,40 @@ use sha2::Sha256;
 
 const PREFIX: &str = "whsec_";
 
+/// Why a text is not a webhook secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("a webhook secret starts with whsec_")]
+    NoPrefix,
+    #[error("the part after whsec_ is not base64: {0}")]
+    NotBase64(String),
+    #[error("the secret's key is {0} bytes; at least 16 are needed")]
+    TooShort(usize),
+}
+
 /// The key bytes of a `whsec_…` secret, or why it is not one.
-pub fn validate(secret: &str) -> Result<Vec<u8>, String> {
-    let b64 = secret
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| "a webhook secret starts with whsec_".to_string())?;
+pub fn validate(secret: &str) -> Result<Vec<u8>, SecretError> {
+    let b64 = secret.strip_prefix(PREFIX).ok_or(SecretError::NoPrefix)?;
     let key = STANDARD
         .decode(b64)
-        .map_err(|e| format!("the part after whsec_ is not base64: {e}"))?;
+        .map_err(|e| SecretError::NotBase64(e.to_string()))?;
     if key.len() < 16 {
-        return Err(format!(
-            "the secret's key is {} bytes; at least 16 are needed",
-            key.len()
-        ));
+        return Err(SecretError::TooShort(key.len()));
     }
     Ok(key)
 }
 
 /// The `v1,<base64>` signature of a message.
-pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
+pub fn sign(
+    secret: &str,
+    msg_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<String, SecretError> {
     let key = validate(secret)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
+    // HMAC takes a key of any length; a validated key is at least 16 bytes.
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(&key).map_err(|_| SecretError::TooShort(key.len()))?;
     mac.update(format!("{msg_id}.{timestamp}.").as_bytes());
     mac.update(body);
     Ok(format!(

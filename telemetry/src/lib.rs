@@ -34,20 +34,28 @@ pub enum LogFormat {
 /// named otherwise) or `target=level` (`pec_ledger=debug`; a target covers its submodules) — or
 /// `default` when `spec` is `None` or blank. This is the target/level part of `RUST_LOG`'s
 /// syntax; span and field filters (`[span{field}]`) are not supported and are refused.
-pub fn filter(spec: Option<&str>, default: &str) -> Result<Targets, String> {
+pub fn filter(spec: Option<&str>, default: &str) -> Result<Targets, FilterError> {
     let spec = spec.map(str::trim).filter(|s| !s.is_empty());
     let text = spec.unwrap_or(default);
     // `Targets` would take `pec_ledger[settle]=debug` as a target of that name that matches
     // nothing: refuse it instead of silently logging less than asked.
     if text.contains(['[', ']', '{', '}']) {
-        return Err(format!(
-            "{text:?} is not a log filter (span and field filters are not supported); examples: \
-             info, warn, warn,pec_ledger=debug"
-        ));
+        return Err(FilterError::SpanOrField(text.to_string()));
     }
-    text.parse::<Targets>().map_err(|e| {
-        format!("{text:?} is not a log filter ({e}); examples: info, warn, warn,pec_ledger=debug")
-    })
+    text.parse::<Targets>()
+        .map_err(|e| FilterError::Invalid(text.to_string(), e.to_string()))
+}
+
+/// A log filter (`PEC_LOG`, `RUST_LOG`) that is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error(
+        "{0:?} is not a log filter (span and field filters are not supported); examples: info, \
+         warn, warn,pec_ledger=debug"
+    )]
+    SpanOrField(String),
+    #[error("{0:?} is not a log filter ({1}); examples: info, warn, warn,pec_ledger=debug")]
+    Invalid(String, String),
 }
 
 /// The first of the environment variables `names` that is set and not blank.
@@ -292,10 +300,14 @@ mod tests {
             "warn,pec_aws{bucket}=info",
         ] {
             let e = filter(Some(spans), "warn").expect_err("span and field filters");
-            assert!(e.contains("span and field filters"), "{e}");
+            assert!(e.to_string().contains("span and field filters"), "{e}");
         }
         let e = filter(Some("pec_ledger=loud"), "warn").expect_err("bad level");
-        assert!(e.contains("\"pec_ledger=loud\" is not a log filter"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("\"pec_ledger=loud\" is not a log filter"),
+            "{e}"
+        );
         // A target covers its submodules; the bare level is everything else.
         let t = filter(Some("warn,pec_ledger=debug"), "error").expect("filter");
         assert!(t.would_enable("pec_ledger::settle", &tracing::Level::DEBUG));

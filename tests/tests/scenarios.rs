@@ -556,3 +556,113 @@ fn snapshots_are_idempotent_by_id() {
     assert_eq!(r.status, SnapshotStatus::Conflict);
     assert_eq!(r.errors[0].path, "$.snapshotId");
 }
+
+/// R7 is decided when a resource-day is settled, with the configuration of that run: a product
+/// forced ineligible, then a meter forced eligible, each reach the re-settled day as an
+/// adjustment. Three lines of vm1 on D: the plan's line (2.5 × 4 = 10), a Microsoft appliance
+/// (2 × 3 = 6) and a Spot line (1 × 4 = 4, SPOT by the rules); all on the same meter ID, all with
+/// Microsoft's 15 % (3.00 in all). The subscription's Owner holds the whole day.
+#[test]
+fn a_configuration_change_reaches_re_settled_days() {
+    let meter = "7C52739C-65C2-5F49-BCDE-403D7BDEBB4F"; // the test lines' MeterId, upper-cased
+    let mut w = World::new();
+    let lines = [
+        Line::new(D, &vm()),
+        Line::new(D, &vm()).with(|l| {
+            l.product = "Contoso Appliance".into();
+            l.unit_price = "3".into();
+            l.quantity = "2".into();
+        }),
+        Line::new(D, &vm()).with(|l| {
+            l.meter_name = "D4s v5 Spot".into();
+            l.unit_price = "4".into();
+            l.quantity = "1".into();
+        }),
+    ];
+    assert_eq!(w.upload(&lines).status, UploadStatus::Accepted);
+    w.access_at(&ALL_DAY, vec![owner_on(&format!("/subscriptions/{SUB}"))]);
+
+    // With the default configuration: 16 eligible (earns 2.40), 4 SPOT.
+    w.settle(D, D, NOW);
+    // The product forced ineligible (names compare without case): 6 move to CONFIGURED.
+    w.config.ineligible_product_names = vec!["contoso appliance".into()];
+    w.settle(D, D, "2026-09-12T03:00:00Z");
+    // A meter forced eligible wins over both the product list and the Spot rule: all 20 earn.
+    w.config.eligible_meter_ids = vec![meter.into()];
+    w.settle(D, D, "2026-09-12T04:00:00Z");
+    // The same configuration again: nothing to adjust.
+    assert_eq!(w.settle(D, D, "2026-09-12T05:00:00Z").entries_appended, 0);
+
+    let entries = w.entries_of(&vm(), D);
+    let kinds: Vec<EntryKind> = entries.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EntryKind::Settlement,
+            EntryKind::Adjustment,
+            EntryKind::Adjustment
+        ]
+    );
+    let f = |i: usize| &entries[i].figures;
+    assert_eq!(
+        (
+            f(0).list_amount,
+            f(0).eligible_amount,
+            f(0).ineligible_amount
+        ),
+        (dec("20"), dec("16"), dec("4"))
+    );
+    assert_eq!(
+        f(0).ineligible_by_reason.get(&IneligibleReason::Spot),
+        Some(&dec("4"))
+    );
+    assert_eq!(
+        (f(0).earned_credit, f(0).variance),
+        (dec("2.4"), dec("-0.6"))
+    );
+    // Adjustment 1: eligible −6, CONFIGURED +6, earned −0.90.
+    assert_eq!(
+        (
+            f(1).list_amount,
+            f(1).eligible_amount,
+            f(1).ineligible_amount
+        ),
+        (dec("0"), dec("-6"), dec("6"))
+    );
+    assert_eq!(
+        f(1).ineligible_by_reason.get(&IneligibleReason::Configured),
+        Some(&dec("6"))
+    );
+    assert_eq!(
+        (f(1).earned_credit, f(1).variance),
+        (dec("-0.9"), dec("-0.9"))
+    );
+    // Adjustment 2: eligible +10 (the appliance's 6 and the Spot line's 4), earned +1.50.
+    assert_eq!(
+        (f(2).eligible_amount, f(2).ineligible_amount),
+        (dec("10"), dec("-10"))
+    );
+    assert_eq!(
+        f(2).ineligible_by_reason.get(&IneligibleReason::Configured),
+        Some(&dec("-6"))
+    );
+    assert_eq!(
+        f(2).ineligible_by_reason.get(&IneligibleReason::Spot),
+        Some(&dec("-4"))
+    );
+    assert_eq!(
+        (f(2).earned_credit, f(2).variance),
+        (dec("1.5"), dec("1.5"))
+    );
+    // The month's statement: all 20 eligible, earned 3.00 = Microsoft's 3.00.
+    let s = w.statement("2026-09", "2026-10-01T00:00:00Z");
+    let totals = &s.currencies[0].totals;
+    assert_eq!(
+        (
+            totals.eligible_amount,
+            totals.earned_credit,
+            totals.variance
+        ),
+        (dec("20"), dec("3"), dec("0"))
+    );
+}

@@ -74,25 +74,30 @@ pub struct HttpApiResponse {
 
 impl HttpApiResponse {
     /// The body's bytes (decoded from base64 when it is encoded).
-    pub fn body_bytes(&self) -> Result<Vec<u8>, String> {
+    pub fn body_bytes(&self) -> Result<Vec<u8>, NotBase64> {
         if self.is_base64_encoded {
             base64::engine::general_purpose::STANDARD
                 .decode(self.body.as_bytes())
-                .map_err(|e| format!("body is not valid base64: {e}"))
+                .map_err(|e| NotBase64(e.to_string()))
         } else {
             Ok(self.body.clone().into_bytes())
         }
     }
 }
 
+/// A body that says it is base64 and is not (a 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("body is not valid base64: {0}")]
+pub struct NotBase64(pub String);
+
 /// The request as the domain sees it: lower-cased header names, the body decoded from base64
 /// when API Gateway encoded it. `Err`: a body that claims base64 but is not (a 400).
-pub fn to_http_request(event: &HttpApiRequest) -> Result<HttpRequest, String> {
+pub fn to_http_request(event: &HttpApiRequest) -> Result<HttpRequest, NotBase64> {
     let body = match &event.body {
         None => Vec::new(),
         Some(b) if event.is_base64_encoded => base64::engine::general_purpose::STANDARD
             .decode(b.as_bytes())
-            .map_err(|e| format!("body is not valid base64: {e}"))?,
+            .map_err(|e| NotBase64(e.to_string()))?,
         Some(b) => b.as_bytes().to_vec(),
     };
     let headers = event
@@ -144,7 +149,7 @@ pub fn serve(
 ) -> Result<HttpApiResponse, Failure> {
     let request = match to_http_request(event) {
         Ok(r) => r,
-        Err(msg) => return Ok(error(400, "INVALID_BODY", &msg)),
+        Err(e) => return Ok(error(400, "INVALID_BODY", &e.to_string())),
     };
     match domain(&request) {
         Ok(r) => Ok(to_gateway_response(r)),

@@ -2,7 +2,9 @@
 //! data directory) and the AWS adapters (`pec-aws`: DynamoDB, S3, SSM) implement them in their
 //! own crates; the domain knows only these traits.
 
+use crate::config::Config;
 use crate::ledger::{Entry, Head, ResourceDayKey};
+use crate::products::with_overrides;
 use crate::reasons::IneligibleReason;
 use crate::snapshot::Snapshot;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -36,6 +38,10 @@ pub fn ts(t: DateTime<Utc>) -> String {
 
 /// The usage of one resource-day from one upload, for one (MpnId, Tier2MpnId): partial sums
 /// (an upload may hold several rows of the same resource-day; they add up).
+///
+/// `eligible_amount` and `ineligible_by_reason` are R7 as decided with the configuration of the
+/// upload. Settlement decides R7 again from `products` with the configuration of the day
+/// ([`UsageAggregate::eligibility`]), so a configuration change reaches re-settled days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageAggregate {
@@ -52,6 +58,77 @@ pub struct UsageAggregate {
     #[serde(with = "crate::ledger::amount_map")]
     pub ineligible_by_reason: BTreeMap<IneligibleReason, Decimal>,
     pub lines: u64,
+    /// The list amount by product (meter ID, product name) and the rules' verdict on it. Empty in
+    /// rows staged by releases before 2026-12 (they keep only the sums decided at upload).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<ProductAmount>,
+}
+
+/// The list amount of one product of a [`UsageAggregate`]: lines of the same meter ID and product
+/// name that Microsoft's R7 rules judge alike (`rule`, before any configured override).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductAmount {
+    pub meter_id: String,
+    pub product_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<IneligibleReason>,
+    #[serde(with = "crate::decimal::as_string")]
+    pub amount: Decimal,
+}
+
+impl UsageAggregate {
+    /// R7 under `config`: the eligible amount and the ineligible amounts by reason. From
+    /// `products` with the configured overrides applied; a row without products (staged by an
+    /// earlier release) keeps the sums decided at its upload.
+    pub fn eligibility(&self, config: &Config) -> (Decimal, BTreeMap<IneligibleReason, Decimal>) {
+        if self.products.is_empty() {
+            return (self.eligible_amount, self.ineligible_by_reason.clone());
+        }
+        let mut eligible = Decimal::ZERO;
+        let mut ineligible = BTreeMap::new();
+        for p in &self.products {
+            match with_overrides(&p.meter_id, &p.product_name, p.rule, config) {
+                None => eligible += p.amount,
+                Some(r) => *ineligible.entry(r).or_insert(Decimal::ZERO) += p.amount,
+            }
+        }
+        (eligible, ineligible)
+    }
+
+    /// Adds `part` to [`UsageAggregate::products`].
+    pub fn add_product(&mut self, part: ProductAmount) {
+        add_product(
+            &mut self.products,
+            &part.meter_id,
+            &part.product_name,
+            part.rule,
+            part.amount,
+        );
+    }
+}
+
+/// Adds `amount` to the entry of the same product and verdict, or as a new entry (the only
+/// time the names are copied: ingestion calls this for every line).
+pub fn add_product(
+    products: &mut Vec<ProductAmount>,
+    meter_id: &str,
+    product_name: &str,
+    rule: Option<IneligibleReason>,
+    amount: Decimal,
+) {
+    match products
+        .iter_mut()
+        .find(|p| p.rule == rule && p.meter_id == meter_id && p.product_name == product_name)
+    {
+        Some(p) => p.amount += amount,
+        None => products.push(ProductAmount {
+            meter_id: meter_id.to_string(),
+            product_name: product_name.to_string(),
+            rule,
+            amount,
+        }),
+    }
 }
 
 /// (SubscriptionId, UsageDate): the unit of supersession, with the customer it belongs to.
@@ -217,4 +294,69 @@ pub trait ObjectStore: Send + Sync {
     fn put_object(&self, key: &str, body: &[u8], content_type: &str) -> StoreResult<()>;
     /// `None` when there is no such object.
     fn get_object(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A usage row as a release before 2026-12 stored it (no `products`), and as this one does.
+    const OLD_ROW: &str = r#"{"partnerId":"p","customerId":"c","subscriptionId":"s","resourceId":"/subscriptions/s","usageDate":"2026-09-01","currency":"USD","mpnId":"1","tier2MpnId":"","listAmount":"20","eligibleAmount":"16","microsoftCredit":"3","ineligibleByReason":{"SPOT":"4"},"lines":3}"#;
+
+    #[test]
+    fn eligibility_applies_todays_lists_to_products_and_keeps_old_rows_sums() {
+        let old: UsageAggregate = serde_json::from_str(OLD_ROW).unwrap();
+        assert!(old.products.is_empty());
+        let mut config = Config {
+            ineligible_product_names: vec![" CONTOSO appliance ".into()],
+            ..Config::default()
+        };
+        // An old row: the sums of its upload, whatever the lists say now.
+        let (eligible, ineligible) = old.eligibility(&config);
+        assert_eq!(eligible, Decimal::new(16, 0));
+        assert_eq!(
+            ineligible,
+            BTreeMap::from([(IneligibleReason::Spot, Decimal::new(4, 0))])
+        );
+
+        let mut row = old.clone();
+        for (product, rule, amount) in [
+            ("Azure plan", None, 10),
+            ("Contoso Appliance", None, 6),
+            ("Azure plan", Some(IneligibleReason::Spot), 4),
+            ("Azure plan", None, 0),
+        ] {
+            row.add_product(ProductAmount {
+                meter_id: "m1".into(),
+                product_name: product.into(),
+                rule,
+                amount: Decimal::new(amount, 0),
+            });
+        }
+        assert_eq!(row.products.len(), 3, "same product and verdict add up");
+        let (eligible, ineligible) = row.eligibility(&config);
+        assert_eq!(eligible, Decimal::new(10, 0));
+        assert_eq!(
+            ineligible,
+            BTreeMap::from([
+                (IneligibleReason::Configured, Decimal::new(6, 0)),
+                (IneligibleReason::Spot, Decimal::new(4, 0)),
+            ])
+        );
+        // Forced eligible wins over the product list and over the rules.
+        config.eligible_meter_ids = vec!["M1".into()];
+        assert_eq!(
+            row.eligibility(&config),
+            (Decimal::new(20, 0), BTreeMap::new())
+        );
+        // What a store keeps round-trips, products included.
+        let text = serde_json::to_string(&row).unwrap();
+        assert!(
+            text.contains(
+                r#""products":[{"meterId":"m1","productName":"Azure plan","amount":"10"}"#
+            ),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<UsageAggregate>(&text).unwrap(), row);
+    }
 }

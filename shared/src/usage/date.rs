@@ -1,12 +1,13 @@
 //! Usage dates: the UTC day of a `UsageDate` in the ISO 8601 and US (`M/D/YYYY`) spellings the
 //! files use.
 
+use crate::config::FIRST_USAGE_DATE;
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 /// The UTC day of a `UsageDate`: `YYYY-MM-DD`, `YYYY-MM-DDThh:mm:ss` with optional fractional
 /// seconds and `Z` or `±hh:mm` offset (converted to UTC), or `M/D/YYYY` with an optional
 /// ` h:mm:ss AM|PM` (or 24-hour ` H:mm:ss`) time, whose date is the day.
-pub fn parse_usage_date(text: &str) -> Result<NaiveDate, String> {
+pub fn parse_usage_date(text: &str) -> Result<NaiveDate, UsageDateError> {
     let t = text.trim();
     let parsed = if t.as_bytes().get(4) == Some(&b'-') {
         parse_iso_date(t)
@@ -15,12 +16,23 @@ pub fn parse_usage_date(text: &str) -> Result<NaiveDate, String> {
     } else {
         None
     };
-    parsed.ok_or_else(|| {
-        format!(
-            "not a valid UsageDate {t:?}: expected YYYY-MM-DD, YYYY-MM-DDThh:mm:ss[Z] or \
-             M/D/YYYY[ h:mm:ss AM|PM]"
-        )
-    })
+    let date = parsed.ok_or_else(|| UsageDateError::Malformed(t.to_string()))?;
+    if date < FIRST_USAGE_DATE {
+        return Err(UsageDateError::TooEarly(date));
+    }
+    Ok(date)
+}
+
+/// A `UsageDate` that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsageDateError {
+    #[error(
+        "not a valid UsageDate {0:?}: expected YYYY-MM-DD, YYYY-MM-DDThh:mm:ss[Z] or \
+         M/D/YYYY[ h:mm:ss AM|PM]"
+    )]
+    Malformed(String),
+    #[error("UsageDate {0} is before {FIRST_USAGE_DATE}: no Azure usage is that old")]
+    TooEarly(NaiveDate),
 }
 
 /// Digits only, 1 to `max` of them.

@@ -16,7 +16,7 @@ use super::line::{UsageLine, UsageLineView};
 use super::reader::{next_record, Context, Progress, UsageFormat};
 use super::report::{record_text, Errors};
 use super::{amount_too_large, MAX_LINE_AMOUNT};
-use crate::decimal::{parse_decimal, parse_percentage};
+use crate::decimal::{parse_decimal, parse_percentage, DecimalError};
 use crate::ids::{normalize_guid, usage_resource_key};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -374,15 +374,15 @@ fn read_header(
 }
 
 /// Reads the rows of an export whose header is in `record` (on `progress.line`).
-pub(super) fn read_rows<R: Read>(
+pub(super) fn read_rows<R: Read, E>(
     format: UsageFormat,
     csv: &mut csv::Reader<LineTracker<R>>,
     record: &mut csv::ByteRecord,
     mut progress: Progress,
     context: &Context,
     errors: &mut Errors,
-    on_line: &mut impl FnMut(&UsageLineView<'_>) -> Result<(), String>,
-) -> Result<Progress, String> {
+    on_line: &mut impl FnMut(&UsageLineView<'_>) -> Result<(), E>,
+) -> Result<Progress, E> {
     let Some(header) = read_header(format, record, progress.line, context, errors) else {
         return Ok(progress);
     };
@@ -502,7 +502,7 @@ fn check_row(
     let mut number = |f: F| {
         given(f).and_then(|text| {
             parse_decimal(text)
-                .map_err(|m| errors.add(line, header.name(f), values[f as usize], || m))
+                .map_err(|m| errors.add(line, header.name(f), values[f as usize], || m.to_string()))
                 .ok()
         })
     };
@@ -553,7 +553,7 @@ fn check_row(
                     line,
                     header.name(F::PecRate),
                     values[F::PecRate as usize],
-                    || m,
+                    || m.to_string(),
                 )
             })
             .ok()
@@ -689,22 +689,31 @@ fn parse_export_date(text: &str) -> Option<NaiveDate> {
 
 /// A PEC rate as the exports give it: a fraction (`0.15`) or a percentage (`15%`); the
 /// percentage (0–100).
-fn parse_rate(text: &str) -> Result<Decimal, String> {
+fn parse_rate(text: &str) -> Result<Decimal, RateError> {
     let percentage = if text.ends_with('%') {
         parse_percentage(text)?
     } else {
         let fraction = parse_decimal(text)?;
         if fraction < Decimal::ZERO || fraction > Decimal::ONE {
-            return Err(format!(
-                "the PEC rate must be a fraction between 0 and 1 (0.15 for 15 %), found {text}"
-            ));
+            return Err(RateError::Fraction(text.to_string()));
         }
         fraction * Decimal::ONE_HUNDRED
     };
     if percentage < Decimal::ZERO || percentage > Decimal::ONE_HUNDRED {
-        return Err("the PEC rate must be between 0 % and 100 %".into());
+        return Err(RateError::Percentage);
     }
     Ok(percentage)
+}
+
+/// A PEC rate of an export that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum RateError {
+    #[error(transparent)]
+    Decimal(#[from] DecimalError),
+    #[error("the PEC rate must be a fraction between 0 and 1 (0.15 for 15 %), found {0}")]
+    Fraction(String),
+    #[error("the PEC rate must be between 0 % and 100 %")]
+    Percentage,
 }
 
 /// `true`/`false` as exports write them (any case; also `yes`/`no`, `1`/`0`).

@@ -75,31 +75,31 @@ impl ReadOptions {
 ///
 /// The same as [`read_usage_file_with`] without an MPN ID: a Cost Management or FOCUS export is
 /// rejected (line 1, column `MpnId`).
-pub fn read_usage_file<R: Read>(
+pub fn read_usage_file<R: Read, E>(
     input: R,
     partner_id: &str,
-    on_line: impl FnMut(UsageLine) -> Result<(), String>,
-) -> Result<UsageFileReport, String> {
+    on_line: impl FnMut(UsageLine) -> Result<(), E>,
+) -> Result<UsageFileReport, E> {
     read_usage_file_with(input, &ReadOptions::for_partner(partner_id), on_line)
 }
 
 /// [`read_usage_file`] for any [`UsageFormat`]: the format is detected from the header
 /// ([`detect_usage_format`]); exports without `MpnId` take it from `options.mpn_id`.
-pub fn read_usage_file_with<R: Read>(
+pub fn read_usage_file_with<R: Read, E>(
     input: R,
     options: &ReadOptions,
-    mut on_line: impl FnMut(UsageLine) -> Result<(), String>,
-) -> Result<UsageFileReport, String> {
+    mut on_line: impl FnMut(UsageLine) -> Result<(), E>,
+) -> Result<UsageFileReport, E> {
     read_usage_rows(input, options, |row| on_line(row.to_line()))
 }
 
 /// [`read_usage_file_with`], handing each valid row over borrowed ([`UsageLineView`]) instead of
 /// as an owned [`UsageLine`]: what ingestion uses, as it keeps only sums per resource-day.
-pub fn read_usage_rows<R: Read>(
+pub fn read_usage_rows<R: Read, E>(
     input: R,
     options: &ReadOptions,
-    mut on_line: impl FnMut(&UsageLineView<'_>) -> Result<(), String>,
-) -> Result<UsageFileReport, String> {
+    mut on_line: impl FnMut(&UsageLineView<'_>) -> Result<(), E>,
+) -> Result<UsageFileReport, E> {
     let mut source = HashingReader {
         inner: input,
         hasher: Sha256::new(),
@@ -147,12 +147,12 @@ pub(super) struct Progress {
     pub(super) line: u64,
 }
 
-fn parse<R: Read>(
+fn parse<R: Read, E>(
     source: &mut HashingReader<R>,
     context: &Context,
     errors: &mut Errors,
-    on_line: &mut impl FnMut(&UsageLineView<'_>) -> Result<(), String>,
-) -> Result<Progress, String> {
+    on_line: &mut impl FnMut(&UsageLineView<'_>) -> Result<(), E>,
+) -> Result<Progress, E> {
     let partner = context.partner.as_str();
     let mut normalised = Normalised::default();
     let mut progress = Progress { rows: 0, line: 1 };

@@ -6,7 +6,7 @@ use super::date::parse_usage_date;
 use super::line::UsageLineView;
 use super::report::{record_text, Errors};
 use super::{amount_too_large, MAX_LINE_AMOUNT};
-use crate::decimal::{parse_decimal, parse_percentage};
+use crate::decimal::{parse_decimal, parse_percentage, DecimalError};
 use crate::ids::{normalize_guid_into, usage_resource_key_into};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -161,13 +161,17 @@ pub(super) fn check_row<'a>(
     }
     let usage_date = given(USAGE_DATE).and_then(|text| {
         parse_usage_date(text)
-            .map_err(|m| errors.add(line, COLUMNS[USAGE_DATE], values[USAGE_DATE], || m))
+            .map_err(|m| {
+                errors.add(line, COLUMNS[USAGE_DATE], values[USAGE_DATE], || {
+                    m.to_string()
+                })
+            })
             .ok()
     });
-    let mut number = |k: usize, parse: fn(&str) -> Result<Decimal, String>| {
+    let mut number = |k: usize, parse: fn(&str) -> Result<Decimal, DecimalError>| {
         given(k).and_then(|text| {
             parse(text)
-                .map_err(|m| errors.add(line, COLUMNS[k], values[k], || m))
+                .map_err(|m| errors.add(line, COLUMNS[k], values[k], || m.to_string()))
                 .ok()
         })
     };

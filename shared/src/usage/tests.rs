@@ -8,6 +8,7 @@ use crate::ids::usage_resource_key;
 use chrono::{Duration, NaiveDate};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
+use std::convert::Infallible;
 use std::io::{self, Read};
 
 const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
@@ -35,7 +36,7 @@ fn read_from(input: impl Read, partner: &str) -> (UsageFileReport, Vec<UsageLine
     let mut lines = Vec::new();
     let report = read_usage_file(input, partner, |l| {
         lines.push(l);
-        Ok(())
+        Ok::<(), Infallible>(())
     })
     .expect("on_line never fails here");
     (report, lines)
@@ -942,7 +943,7 @@ fn valid_row() -> impl Strategy<Value = (Vec<String>, UsageLine)> {
         } else {
             price
         };
-        let date = day(1990, 1, 1) + Duration::days(days);
+        let date = day(2000, 1, 1) + Duration::days(days);
         let date_text = match form {
             0 => date.format("%Y-%m-%d").to_string(),
             1 => date.format("%Y-%m-%dT00:00:00Z").to_string(),
@@ -1107,12 +1108,37 @@ impl Read for Chunked<'_> {
 fn a_second_bom_gives_the_same_report_whatever_the_read_size() {
     let data: &[u8] = &[0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf, 0x69];
     let options = ReadOptions::default();
-    let whole = read_usage_file_with(data, &options, |_| Ok(())).unwrap();
+    let whole = read_usage_file_with(data, &options, |_| Ok::<(), Infallible>(())).unwrap();
     for chunk in 1..=7 {
-        let chunked = read_usage_file_with(Chunked { data, chunk }, &options, |_| Ok(())).unwrap();
+        let chunked = read_usage_file_with(Chunked { data, chunk }, &options, |_| {
+            Ok::<(), Infallible>(())
+        })
+        .unwrap();
         assert_eq!(chunked, whole, "reads of {chunk} bytes");
     }
     assert_eq!(whole.rows, 0);
     assert_eq!(whole.errors[0].message, "missing required header PartnerId");
     assert_eq!(whole.error_count, REQUIRED.len() as u64);
+}
+
+#[test]
+fn usage_dates_start_on_2000_01_01() {
+    assert_eq!(parse_usage_date("2000-01-01"), Ok(day(2000, 1, 1)));
+    assert_eq!(
+        parse_usage_date("1/1/2000 12:00:00 AM"),
+        Ok(day(2000, 1, 1))
+    );
+    assert_eq!(
+        parse_usage_date("12/31/1999"),
+        Err(UsageDateError::TooEarly(day(1999, 12, 31)))
+    );
+    assert_eq!(
+        UsageDateError::TooEarly(day(1999, 12, 31)).to_string(),
+        "UsageDate 1999-12-31 is before 2000-01-01: no Azure usage is that old"
+    );
+    // Converted to UTC first: 2000-01-01T00:30+01:00 is 1999-12-31 23:30Z.
+    assert_eq!(
+        parse_usage_date("2000-01-01T00:30:00+01:00"),
+        Err(UsageDateError::TooEarly(day(1999, 12, 31)))
+    );
 }

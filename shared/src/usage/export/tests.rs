@@ -11,6 +11,7 @@ use crate::ingest::microsoft_credit;
 use crate::products::product_ineligibility;
 use crate::reasons::IneligibleReason;
 use proptest::prelude::*;
+use std::convert::Infallible;
 
 const PARTNER: &str = "7a3c0000-0000-4000-8000-000000000001";
 const MPN: &str = "4100001";
@@ -42,7 +43,7 @@ fn read_opts(bytes: &[u8], options: &ReadOptions) -> (UsageFileReport, Vec<Usage
     let mut lines = Vec::new();
     let report = read_usage_file_with(bytes, options, |l| {
         lines.push(l);
-        Ok(())
+        Ok::<(), Infallible>(())
     })
     .expect("on_line never fails here");
     (report, lines)
@@ -305,7 +306,8 @@ fn an_export_needs_the_partners_mpn_id() {
         }
     }
     // The old entry point has no MPN ID.
-    let report = read_usage_file(FOCUS_1_0, PARTNER, |_| Ok(())).expect("no consumer error");
+    let report = read_usage_file(FOCUS_1_0, PARTNER, |_| Ok::<(), Infallible>(()))
+        .expect("no consumer error");
     assert_eq!(report.errors[0].column, "MpnId");
     // Nor can it do without the partner.
     let mut no_partner = options(Some(MPN));
