@@ -11,7 +11,8 @@ webhook would deliver them one by one), uploads D's usage file (`pec usage uploa
 --late-snapshots the snapshots of the night's last six hours arrive a night late, so every
 resource-day is settled UNKNOWN first and adjusted the next night.
 
-Prints one JSON line per night (seconds of each step, entries appended, peak RSS of the settle)
+Prints one JSON line per night (seconds of each step, entries appended, the largest RSS of any
+`pec` process so far)
 and a closing JSON line with the data directory's size and bytes per settled resource-day.
 Standard library only; the timings are wall clock (run it on an idle machine).
 """
@@ -118,7 +119,7 @@ def main():
                           "settleSeconds": round(settle_secs, 2),
                           "resourceDays": summary.get("resourceDays"),
                           "entriesAppended": summary.get("entriesAppended"),
-                          "settlePeakRssKiB": rss}), flush=True)
+                          "maxRssSoFarKiB": rss}), flush=True)
 
     # What the ledger holds: entries and distinct resource-days (verify counts both).
     _, out, _ = run([pec, "--data-dir", data, "verify"])

@@ -118,6 +118,26 @@ if e2e:
           f"{e2e['maxRssKiB'] / 1024:.1f} MiB |")
     print()
 
+nights = results.get("nights")
+if nights:
+    s = nights["summary"]
+    n = nights["nights"]
+    print(f"### 4. Night by night: {s['resources']:,} resources, {s['nights']} nights")
+    print()
+    print("| night | settle | entries appended | upload | snapshot posts |")
+    print("|---:|---:|---:|---:|---:|")
+    for x in n:
+        if x["night"] in (1, 2, 10, 20, len(n)):
+            print(f"| {x['night']} | {x['settleSeconds']:.2f} s | {x['entriesAppended']:,} | "
+                  f"{x['uploadSeconds']:.2f} s | {x['postSeconds']:.2f} s |")
+    print()
+    night2 = n[1]["settleSeconds"] if len(n) > 1 else None
+    ratio = f"{n[-1]['settleSeconds'] / night2:.1f}× night 2" if night2 else "n/a"
+    print(f"Settles in all: {s['secondsSettle']:.1f} s; last night {ratio}. Data directory "
+          f"{s['dataDirBytes'] / 1e9:.2f} GB for {s['resourceDays']:,} resource-days "
+          f"({s['entries']:,} entries): {s['bytesPerResourceDay']:,} bytes per resource-day.")
+    print()
+
 if failures:
     print("ANSWERS DIFFER:", *failures, sep="\n", file=sys.stderr)
     sys.exit(1)

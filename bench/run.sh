@@ -9,7 +9,7 @@
 #
 # BENCH_BASELINE_BIN=DIR (a directory holding an earlier build's pec-bench) also runs that build
 # on the same inputs, for before/after ratios of an optimisation.
-# BENCH_PARTS="ingest engine e2e" (the default) selects the parts to run; BENCH_KEEP_RESULTS=1
+# BENCH_PARTS="ingest engine e2e nights" (the default) selects the parts to run; BENCH_KEEP_RESULTS=1
 # adds to the previous run's results instead of starting afresh.
 #
 # Work files go to $BENCH_DIR (default ${CARGO_TARGET_DIR:-target}/bench), and so do temporary
@@ -22,17 +22,19 @@ mkdir -p "$TARGET"
 TARGET=$(cd "$TARGET" && pwd)
 DIR="${BENCH_DIR:-$TARGET/bench}"
 DUCKDB_VERSION=1.5.6
-PARTS=" ${BENCH_PARTS:-ingest engine e2e} "
+PARTS=" ${BENCH_PARTS:-ingest engine e2e nights} "
 part() { [[ "$PARTS" == *" $1 "* ]]; }
 
 if [[ "${BENCH_SCALE:-}" == "full" ]]; then
   INGEST_CUSTOMERS=1000 INGEST_DAYS=17            # 100,000 resources, ~2 GB in one file
   ENGINE_SIZES="1000000:100000 10000000:1000000"
   E2E_CUSTOMERS=1000                               # 100,000 resources, a month
+  NIGHTS_ARGS="--customers 1000 --subscriptions 5 --resources 20"  # 100,000 resources
 else
   INGEST_CUSTOMERS=${BENCH_INGEST_CUSTOMERS:-500} INGEST_DAYS=${BENCH_INGEST_DAYS:-4}
   ENGINE_SIZES=${BENCH_ENGINE_SIZES:-"1000000:100000 3000000:300000"}
   E2E_CUSTOMERS=${BENCH_E2E_CUSTOMERS:-50}         # 5,000 resources, a month
+  NIGHTS_ARGS=${BENCH_NIGHTS_ARGS:-"--customers 50 --subscriptions 2 --resources 50"}  # 5,000
 fi
 
 source tests/venv.sh
@@ -40,7 +42,7 @@ pec_venv_install bench "duckdb==$DUCKDB_VERSION"
 PY="$PEC_VENV/bin/python"
 
 echo "== cargo build --release"
-if part ingest || part e2e; then
+if part ingest || part e2e || part nights; then
   cargo build --release --quiet -p pec-cli -p pec-bench
 else
   cargo build --release --quiet -p pec-bench # the engine part needs no `pec`
@@ -142,6 +144,15 @@ rds=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['resourceDay
 files=$(find "$GEN" -type f | wc -l)
 record e2e "{\"resources\":$((E2E_CUSTOMERS * 100)),\"resourceDays\":$rds,\"files\":$files,\"wall\":\"$wall\",\"maxRssKiB\":$rss}"
 rm -rf "$GEN" "$DIR/e2e-data"
+fi
+
+# ---------------------------------------------------------------------------------------------
+if part nights; then
+echo "== 4. night by night: a generated month ($NIGHTS_ARGS), one night at a time"
+# shellcheck disable=SC2086
+"$PY" bench/nights.py "$PEC" "$DIR/nights" $NIGHTS_ARGS | tee "$DIR/nights.jsonl"
+record nights "$("$PY" -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; print(json.dumps({'nights': [x for x in l if 'night' in x], 'summary': l[-1]}))" "$DIR/nights.jsonl")"
+rm -rf "$DIR/nights"
 fi
 
 # ---------------------------------------------------------------------------------------------
