@@ -196,7 +196,9 @@ fn files_to_statement_on_the_spec_examples() {
     assert!(page.contains(r#"data-figure="USD.days.2026-09-01.earnedCredit">4.66848<"#));
     assert!(!page.contains("https://") && !page.contains("<script"));
     // XLSX: to a file with --out, or to stdout when it is not a terminal (here, a pipe).
-    let file = dir.path().join("september.xlsx");
+    // (Outside the data directory: `--out` refuses paths inside it.)
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("september.xlsx");
     let out = statement("xlsx", Some(&file));
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty());

@@ -35,8 +35,8 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<ExitStatus, Failure> {
         format,
     } = args;
     let partner = validate_partner(&partner)?;
+    let store = ctx.existing_store()?;
     let config = ctx.config()?;
-    let store = ctx.store()?;
     let explanation = pec_ledger::explain::explain(store, &config, &partner, &resource, date)?;
     if let ExplainFormat::Text = format {
         write_stdout(&pec_ledger::explain::render_text(&explanation))?;

@@ -53,6 +53,21 @@ impl Context {
         Ok(self.backend()?.store())
     }
 
+    /// The store of a command that only reads (`verify`, `statement`, `explain`): with the
+    /// embedded store, a data directory without a ledger is a usage error naming it, and nothing
+    /// is created there (a mistyped `--data-dir` must not read as an empty ledger).
+    pub fn existing_store(&self) -> Result<&dyn Store, Failure> {
+        if self.kind == StoreKind::Sqlite && !self.data_dir.join("pec.db").is_file() {
+            return Err(Failure::usage(format!(
+                "--data-dir {}: no ledger there (no pec.db); give the data directory that `pec \
+                 usage upload`, `pec access post` and `pec settle` wrote to (env PEC_DATA_DIR, \
+                 default ./pec-data)",
+                self.data_dir.display()
+            )));
+        }
+        self.store()
+    }
+
     /// The domain configuration (opens the store first).
     pub fn config(&self) -> Result<Config, Failure> {
         self.backend()?.config(&self.data_dir)

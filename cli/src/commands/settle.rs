@@ -15,7 +15,8 @@ pub struct SettleArgs {
     /// First usage date (inclusive); default: the look-back window (45 days) before --through.
     #[arg(long)]
     from: Option<NaiveDate>,
-    /// The run's clock (RFC 3339); default: now.
+    /// The run's clock (RFC 3339): `postedAt` of the entries and the month adjustments are
+    /// posted in. At most 5 minutes ahead of this machine's clock; default: now.
     #[arg(long)]
     now: Option<DateTime<Utc>>,
 }
@@ -27,11 +28,22 @@ pub fn run(ctx: &Context, args: SettleArgs) -> Result<ExitStatus, Failure> {
             return Err(Failure::usage("--from is after --through"));
         }
     }
+    let clock = Utc::now();
+    if let Some(t) = now {
+        if t > clock + chrono::Duration::minutes(5) {
+            return Err(Failure::usage(format!(
+                "--now {}: more than 5 minutes ahead of this machine's clock ({}); entries \
+                 posted in the future would hide from statements until then",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                clock.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
+        }
+    }
     let config = ctx.config()?;
     let backend = ctx.backend()?;
     backend.prepare_for_settlement()?;
     let store = backend.store();
-    let opts = SettleOptions::new(&config, through, from, now.unwrap_or_else(Utc::now));
+    let opts = SettleOptions::new(&config, through, from, now.unwrap_or(clock));
     let bar = progress::settling();
     let summary = settle_with_progress(store, &config, &opts, &mut progress::track(&bar));
     bar.finish_and_clear();

@@ -2,6 +2,7 @@
 //! [--out FILE]`: a partner's monthly statement, on stdout or in a file.
 
 use super::{validate_partner, write_stdout_bytes, Context};
+use crate::backend::StoreKind;
 use crate::{ExitStatus, Failure};
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
@@ -9,7 +10,7 @@ use pec_ledger::statement::{render_csv, statement_from_store, Month, Statement};
 use pec_render::html::render_html;
 use pec_render::xlsx::render_xlsx;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The arguments of `pec statement`.
 #[derive(clap::Args)]
@@ -54,18 +55,61 @@ pub fn run(ctx: &Context, args: StatementArgs) -> Result<ExitStatus, Failure> {
             "--format xlsx writes a binary workbook: give --out FILE, or redirect stdout to a file",
         ));
     }
-    let store = ctx.store()?;
+    if let (Some(path), StoreKind::Sqlite) = (&out, ctx.kind) {
+        refuse_inside_data_dir(path, &ctx.data_dir)?;
+    }
+    let store = ctx.existing_store()?;
     let statement = statement_from_store(store, &partner, month, as_of.unwrap_or_else(Utc::now))?;
     let bytes = render(&statement, format)?;
     match out {
         Some(path) => {
-            std::fs::write(&path, bytes)
-                .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
+            write_file_atomically(&path, &bytes)?;
             say!("statement written to {}", path.display());
         }
         None => write_stdout_bytes(&bytes)?,
     }
     Ok(ExitStatus::Success)
+}
+
+/// `--out` may not point into the data directory: the ledger and its files live there, and a
+/// statement written over `pec.db` would destroy it.
+fn refuse_inside_data_dir(out: &Path, data_dir: &Path) -> Result<(), Failure> {
+    // Compare real paths: the output's directory (it must exist) and the data directory.
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let (Ok(parent), Ok(data)) = (parent.canonicalize(), data_dir.canonicalize()) else {
+        return Ok(()); // no such directory: the write names it; no data directory: nothing to harm
+    };
+    let is_data_dir = out.canonicalize().is_ok_and(|o| o.starts_with(&data));
+    if is_data_dir || parent.starts_with(&data) {
+        return Err(Failure::usage(format!(
+            "--out {}: inside the data directory {}; write statements elsewhere",
+            out.display(),
+            data_dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it into place: a failed or
+/// interrupted write never leaves half a statement, nor replaces a good file with one.
+fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::internal(format!("{}: {e}", path.display()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Failure::usage(format!("--out {}: not a file name", path.display())))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.partial", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(())
 }
 
 /// The statement in one of its formats, as the bytes to write.

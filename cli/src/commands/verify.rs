@@ -6,7 +6,7 @@ use crate::{ExitStatus, Failure};
 
 /// `pec verify` (no arguments of its own).
 pub fn run(ctx: &Context) -> Result<ExitStatus, Failure> {
-    let store = ctx.store()?;
+    let store = ctx.existing_store()?;
     let report = pec_ledger::verify::verify(store)?;
     print_json(&report)?;
     if report.ok {

@@ -1,0 +1,180 @@
+//! Mistakes a careless operator makes, each refused with exit 2 and a message naming the flag,
+//! with nothing created, written or lost: a mistyped data directory, a `--now` in 2099, a
+//! statement written over the ledger.
+
+mod support;
+
+use std::path::Path;
+use support::*;
+
+/// A data directory holding the examples' ledger: the usage file, the five snapshots, settled.
+fn ledger(data: &Path) {
+    let csv = examples().join("daily-rated-usage.csv");
+    let out = pec(
+        data,
+        &[
+            "usage",
+            "upload",
+            csv.to_str().unwrap(),
+            "--partner",
+            PARTNER,
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for i in 0..5 {
+        let file = examples().join(format!("snapshot-{i}.json"));
+        let out = pec(
+            data,
+            &[
+                "access",
+                "post",
+                file.to_str().unwrap(),
+                "--partner",
+                PARTNER,
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    let out = pec(data, &SETTLE_SEPTEMBER_1_2);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["entriesAppended"], 8);
+}
+
+#[test]
+fn read_commands_refuse_a_data_directory_without_a_ledger_and_create_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let typo = root.path().join("pec-dta");
+    let month = ["--partner", PARTNER, "--month", "2026-09"];
+    let explain = [
+        "--partner",
+        PARTNER,
+        "--resource",
+        "/subscriptions/x",
+        "--date",
+        "2026-09-01",
+    ];
+    for args in [
+        vec!["verify"],
+        [&["statement"][..], &month[..]].concat(),
+        [&["explain"][..], &explain[..]].concat(),
+    ] {
+        let out = pec(&typo, &args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "--data-dir {}: no ledger there (no pec.db)",
+                typo.display()
+            )),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+        assert!(!typo.exists(), "{args:?} created {}", typo.display());
+    }
+    // An existing directory that holds no ledger: the same, and it stays empty.
+    std::fs::create_dir(&typo).unwrap();
+    let out = pec(&typo, &["verify"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&typo).unwrap().count(), 0);
+}
+
+#[test]
+fn a_now_in_the_future_is_refused_and_appends_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let csv = examples().join("daily-rated-usage.csv");
+    let out = pec(
+        &data,
+        &[
+            "usage",
+            "upload",
+            csv.to_str().unwrap(),
+            "--partner",
+            PARTNER,
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = pec(
+        &data,
+        &[
+            "settle",
+            "--through",
+            "2026-09-30",
+            "--now",
+            "2099-01-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "--now 2099-01-01T00:00:00Z: more than 5 minutes ahead of this machine's clock"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = pec(&data, &["verify"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["entries"], 0, "nothing was posted in 2099");
+    // A clock a minute ahead (drift between machines) is taken.
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let out = pec(
+        &data,
+        &["settle", "--through", "2026-09-02", "--now", &soon],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn a_statement_is_never_written_into_the_data_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    ledger(&data);
+    let db = data.join("pec.db");
+    let before = std::fs::read(&db).unwrap();
+    let month = [
+        "statement",
+        "--partner",
+        PARTNER,
+        "--month",
+        "2026-09",
+        "--out",
+    ];
+    for target in [
+        db.clone(),
+        data.join("statement.csv"),
+        data.clone(),
+        root.path().join("data/../data/objects.csv"),
+    ] {
+        let out = pec(&data, &[&month[..], &[target.to_str().unwrap()]].concat());
+        assert_eq!(code(&out), 2, "{}: {}", target.display(), stderr(&out));
+        assert!(
+            stderr(&out).contains("inside the data directory"),
+            "{}: {}",
+            target.display(),
+            stderr(&out)
+        );
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before, "pec.db is untouched");
+    assert!(!data.join("statement.csv").exists());
+    assert!(!data.join("objects.csv").exists());
+    let out = pec(&data, &["verify"]);
+    assert_eq!((code(&out), json(&out)["entries"].clone()), (0, 8.into()));
+
+    // Elsewhere it is written whole, replacing an older file, with no temporary file left.
+    let file = root.path().join("september.json");
+    std::fs::write(&file, "old").unwrap();
+    let out = pec(&data, &[&month[..], &[file.to_str().unwrap()]].concat());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        written["currencies"][0]["totals"]["earnedCredit"],
+        "9.33696"
+    );
+    let names: Vec<String> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "data and september.json only: {names:?}");
+}
