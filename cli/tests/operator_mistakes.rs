@@ -178,3 +178,44 @@ fn a_statement_is_never_written_into_the_data_directory() {
         .collect();
     assert_eq!(names.len(), 2, "data and september.json only: {names:?}");
 }
+
+#[test]
+fn a_directory_given_as_a_file_is_a_usage_error_and_an_unknown_partner_is_warned_about() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    ledger(&data);
+    let dir = root.path().to_str().unwrap();
+    for args in [
+        vec!["usage", "upload", dir, "--partner", PARTNER],
+        vec!["access", "post", dir, "--partner", PARTNER],
+    ] {
+        let out = pec(&data, &args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("{dir} is a directory")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // A partner with no entries: the (empty) statement, with a warning naming the partner.
+    let stranger = "7a3c0000-0000-4000-8000-00000000beef";
+    let out = pec(
+        &data,
+        &["statement", "--partner", stranger, "--month", "2026-09"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["currencies"], serde_json::json!([]));
+    assert!(
+        stderr(&out).contains(&format!(
+            "warning: the ledger has no entries of partner {stranger} for 2026-09"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // The examples' partner gets no warning.
+    let out = pec(
+        &data,
+        &["statement", "--partner", PARTNER, "--month", "2026-09"],
+    );
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}

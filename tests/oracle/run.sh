@@ -20,8 +20,10 @@ SEED=$2
 shift 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 export PYTHONDONTWRITEBYTECODE=1
-NOW=2030-01-01T00:00:00Z
-AS_OF=2030-01-02T00:00:00Z
+# The run's clock: this machine's (pec refuses a settlement `--now` more than 5 minutes ahead of
+# it), after every generated snapshot; the statements are read a day later, after every posting.
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+AS_OF=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pec-oracle.XXXXXX")
 if [ "${KEEP:-0}" = 1 ]; then

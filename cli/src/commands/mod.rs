@@ -119,6 +119,12 @@ pub fn validate_tenant(option: &str, p: &str) -> Result<String, Failure> {
 
 /// A file's bytes, or stdin's for `-`.
 pub fn read_input(file: &Path) -> Result<Vec<u8>, Failure> {
+    if file.is_dir() {
+        return Err(Failure::usage(format!(
+            "{} is a directory: give one file (or - for stdin)",
+            file.display()
+        )));
+    }
     if file.as_os_str() == "-" {
         let mut body = Vec::new();
         std::io::stdin()

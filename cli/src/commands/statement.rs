@@ -60,6 +60,12 @@ pub fn run(ctx: &Context, args: StatementArgs) -> Result<ExitStatus, Failure> {
     }
     let store = ctx.existing_store()?;
     let statement = statement_from_store(store, &partner, month, as_of.unwrap_or_else(Utc::now))?;
+    if statement.currencies.is_empty() {
+        say!(
+            "warning: the ledger has no entries of partner {partner} for {month}: check --partner \
+             and --month (the statement is empty)"
+        );
+    }
     let bytes = render(&statement, format)?;
     match out {
         Some(path) => {

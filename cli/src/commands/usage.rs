@@ -45,6 +45,12 @@ fn upload(
     mpn_id: Option<String>,
 ) -> Result<ExitStatus, Failure> {
     let partner = validate_partner(partner)?;
+    if file.is_dir() {
+        return Err(Failure::usage(format!(
+            "{} is a directory: give one usage file",
+            file.display()
+        )));
+    }
     let config = ctx.config()?;
     let open = || {
         std::fs::File::open(&file)
