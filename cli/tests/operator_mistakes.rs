@@ -219,3 +219,98 @@ fn a_directory_given_as_a_file_is_a_usage_error_and_an_unknown_partner_is_warned
     );
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 }
+
+/// The fingerprint of a secret as `pec` names it: the first 16 hex digits of its SHA-256.
+fn fingerprint(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(secret.as_bytes())[..8])
+}
+
+#[test]
+fn secrets_are_generated_shown_once_listed_by_fingerprint_and_revoked_by_it() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    // --generate: the text once, in the JSON; a 32-byte key.
+    let out = pec(&data, &["partner", "set-secret", PARTNER, "--generate"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let made = json(&out);
+    let secret = made["secret"].as_str().expect("the new secret").to_string();
+    assert!(
+        secret.starts_with("whsec_") && secret.len() == 6 + 44,
+        "{secret}"
+    );
+    assert_eq!(made["fingerprint"], fingerprint(&secret));
+    assert_eq!(made["activeSecrets"], 1);
+    assert_eq!(made["secrets"][0]["fingerprint"], fingerprint(&secret));
+    assert!(!stderr(&out).contains(&secret), "the text only on stdout");
+    // From stdin (out of sight of `ps`): the second one.
+    let second = "whsec_c2Vjb25kIHNlY3JldCBvZiAzMiBieXRlcyEhISE=";
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pec"))
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "partner",
+            "set-secret",
+            PARTNER,
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{second}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["activeSecrets"], 2);
+    assert!(
+        json(&out).get("secret").is_none(),
+        "a given secret is not echoed"
+    );
+    // The listing names both by fingerprint, never by text.
+    let out = pec(&data, &["partner", "secrets", PARTNER]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let listed = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        !listed.contains(&secret) && !listed.contains(second),
+        "{listed}"
+    );
+    let prints: Vec<String> = json(&out)["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(prints, [fingerprint(&secret), fingerprint(second)]);
+    // A third is refused, naming how to get out.
+    let out = pec(&data, &["partner", "set-secret", PARTNER, "--generate"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("two secrets are already active"),
+        "{}",
+        stderr(&out)
+    );
+    // Revoked by fingerprint; an unknown fingerprint is a usage error.
+    let print = fingerprint(&secret);
+    let out = pec(
+        &data,
+        &["partner", "set-secret", PARTNER, &print, "--revoke"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["activeSecrets"], 1);
+    assert_eq!(json(&out)["secrets"][0]["fingerprint"], fingerprint(second));
+    let out = pec(
+        &data,
+        &["partner", "set-secret", PARTNER, &print, "--revoke"],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // Neither a secret nor --generate: clap's usage error.
+    let out = pec(&data, &["partner", "set-secret", PARTNER]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}

@@ -31,6 +31,19 @@ pub fn validate(secret: &str) -> Result<Vec<u8>, SecretError> {
     Ok(key)
 }
 
+/// How a secret is named where its text must not appear (listings, logs, `--revoke`): the first
+/// 16 hex digits of the SHA-256 of the whole `whsec_…` text.
+pub fn fingerprint(secret: &str) -> String {
+    use sha2::Digest;
+    let digest = Sha256::digest(secret.trim().as_bytes());
+    hex::encode(&digest[..8])
+}
+
+/// A new secret from 32 bytes of the operating system's randomness: `whsec_` and their base64.
+pub fn from_key(key: &[u8; 32]) -> String {
+    format!("{PREFIX}{}", STANDARD.encode(key))
+}
+
 /// The `v1,<base64>` signature of a message.
 pub fn sign(
     secret: &str,
@@ -107,4 +120,23 @@ mod tests {
         assert!(validate("whsec_!!!").is_err());
         assert!(validate("whsec_AAAA").is_err());
     }
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_pinned_and_new_secrets_validate() {
+        // sha256("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), first 8 bytes (worked out outside Rust).
+        assert_eq!(
+            fingerprint("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            FINGERPRINT
+        );
+        let s = from_key(&[7u8; 32]);
+        assert_eq!(s, "whsec_BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=");
+        assert_eq!(validate(&s), Ok(vec![7u8; 32]));
+    }
+
+    const FINGERPRINT: &str = "96ad2ccd81462a76";
 }
