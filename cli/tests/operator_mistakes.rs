@@ -314,3 +314,53 @@ fn secrets_are_generated_shown_once_listed_by_fingerprint_and_revoked_by_it() {
     let out = pec(&data, &["partner", "set-secret", PARTNER]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
+
+#[test]
+fn dates_times_and_months_that_are_not_say_the_flag_and_the_form() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    ledger(&data);
+    for (args, expected) in [
+        (
+            vec!["settle", "--through", "2026-02-30"],
+            "invalid value '2026-02-30' for '--through <THROUGH>': not a date (expected YYYY-MM-DD, e.g. 2026-09-30)",
+        ),
+        (
+            vec!["settle", "--through", "2026-9-3"],
+            "invalid value '2026-9-3' for '--through <THROUGH>': not a date (expected YYYY-MM-DD",
+        ),
+        (
+            vec!["settle", "--through", "2026-09-02", "--now", "2026-09-03 02:00"],
+            "invalid value '2026-09-03 02:00' for '--now <NOW>': not a time (expected RFC 3339, e.g. 2026-09-03T02:00:00Z)",
+        ),
+        (
+            vec!["statement", "--partner", PARTNER, "--month", "2026-13"],
+            "--month 2026-13: not a month (expected YYYY-MM, e.g. 2026-09)",
+        ),
+        (
+            vec!["explain", "--partner", PARTNER, "--resource", "/subscriptions/x", "--date", "09/01/2026"],
+            "invalid value '09/01/2026' for '--date <DATE>': not a date (expected YYYY-MM-DD",
+        ),
+    ] {
+        let out = pec(&data, &args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
+    }
+    // Good values still parse (an offset is taken as UTC).
+    let out = pec(
+        &data,
+        &[
+            "settle",
+            "--through",
+            "2026-09-02",
+            "--now",
+            "2026-09-03T04:00:00+02:00",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        json(&out)["entriesAppended"],
+        0,
+        "nothing changed since the first run"
+    );
+}

@@ -23,7 +23,7 @@ pub enum AccessCommand {
         #[arg(long)]
         partner: String,
         /// Clock for the "takenAt not in the future" check; default: now.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::commands::time_arg)]
         now: Option<DateTime<Utc>>,
     },
     /// Make a snapshot from `az role assignment list --all -o json` output or an Azure Resource
@@ -42,7 +42,7 @@ pub struct ImportArgs {
     #[arg(long)]
     customer: String,
     /// When the list was taken (RFC 3339).
-    #[arg(long, value_name = "RFC3339")]
+    #[arg(long, value_name = "RFC3339", value_parser = crate::commands::time_arg)]
     taken_at: DateTime<Utc>,
     /// az (role assignment list) or arg (Resource Graph); default: told from the file.
     #[arg(long, value_enum)]
@@ -65,7 +65,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "TEXT")]
     source: Option<String>,
     /// Clock for the "takenAt not in the future" check; default: now.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::commands::time_arg)]
     now: Option<DateTime<Utc>>,
 }
 

@@ -13,7 +13,7 @@ pub struct ExplainArgs {
     partner: String,
     #[arg(long)]
     resource: String,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::commands::date_arg)]
     date: NaiveDate,
     /// json (default: the explanation with its evidence; the answer also goes to stderr) or
     /// text (the answer, in plain sentences, on stdout).

@@ -21,7 +21,7 @@ pub struct GenerateArgs {
     subscriptions: u32,
     #[arg(long, default_value_t = 6)]
     resources: u32,
-    #[arg(long, default_value = "2026-09-01")]
+    #[arg(long, default_value = "2026-09-01", value_parser = crate::commands::date_arg)]
     start: NaiveDate,
     #[arg(long, default_value_t = 30)]
     days: u32,

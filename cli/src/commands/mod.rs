@@ -117,6 +117,24 @@ pub fn validate_tenant(option: &str, p: &str) -> Result<String, Failure> {
     Ok(p)
 }
 
+/// A date flag: `YYYY-MM-DD`, and a real day of the calendar. clap names the flag in front of
+/// the message (`invalid value '2026-02-30' for '--through <THROUGH>': not a date …`).
+pub fn date_arg(text: &str) -> Result<chrono::NaiveDate, String> {
+    let t = text.trim();
+    let shaped = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
+    match chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        Ok(d) if shaped => Ok(d),
+        _ => Err("not a date (expected YYYY-MM-DD, e.g. 2026-09-30)".into()),
+    }
+}
+
+/// A time flag: RFC 3339 (`2026-09-03T02:00:00Z`, or with an offset), taken as UTC.
+pub fn time_arg(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| "not a time (expected RFC 3339, e.g. 2026-09-03T02:00:00Z)".into())
+}
+
 /// A file's bytes, or stdin's for `-`.
 pub fn read_input(file: &Path) -> Result<Vec<u8>, Failure> {
     if file.is_dir() {

@@ -10,14 +10,14 @@ use pec_ledger::settle::{settle_with_progress, SettleOptions};
 #[derive(clap::Args)]
 pub struct SettleArgs {
     /// Last usage date to settle (inclusive), YYYY-MM-DD.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::commands::date_arg)]
     through: NaiveDate,
     /// First usage date (inclusive); default: the look-back window (45 days) before --through.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::commands::date_arg)]
     from: Option<NaiveDate>,
     /// The run's clock (RFC 3339): `postedAt` of the entries and the month adjustments are
     /// posted in. At most 5 minutes ahead of this machine's clock; default: now.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::commands::time_arg)]
     now: Option<DateTime<Utc>>,
 }
 

@@ -25,7 +25,7 @@ pub struct StatementArgs {
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
     /// Only entries posted by then (RFC 3339); default: now.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::commands::time_arg)]
     as_of: Option<DateTime<Utc>>,
     /// Write here instead of stdout.
     #[arg(long)]
@@ -49,7 +49,11 @@ pub fn run(ctx: &Context, args: StatementArgs) -> Result<ExitStatus, Failure> {
         out,
     } = args;
     let partner = validate_partner(&partner)?;
-    let month = Month::parse(&month).map_err(Failure::usage)?;
+    let month = Month::parse(&month).map_err(|_| {
+        Failure::usage(format!(
+            "--month {month}: not a month (expected YYYY-MM, e.g. 2026-09)"
+        ))
+    })?;
     if matches!(format, Format::Xlsx) && out.is_none() && std::io::stdout().is_terminal() {
         return Err(Failure::usage(
             "--format xlsx writes a binary workbook: give --out FILE, or redirect stdout to a file",
