@@ -782,6 +782,7 @@ fn end_to_end_matches_the_embedded_store() {
     assert!(response.batch_item_failures.is_empty());
     let local_opts = SettleOptions {
         run_id: "local".into(),
+        full: false,
         ..SettleOptions::new(&config, plan.through, Some(plan.from), settle_now)
     };
     let local = settle(&sqlite, &config, &local_opts).unwrap();

@@ -269,9 +269,10 @@ fn current_usage(data: &Path) -> Vec<String> {
     .expect("open");
     let mut stmt = db
         .prepare(
-            "SELECT s.row_json FROM usage_current c JOIN usage_staged s ON s.upload_id = c.upload_id \
-             AND s.subscription_id = c.subscription_id AND s.usage_date = c.usage_date \
-             ORDER BY s.row_json",
+            "SELECT c.partner_id || ' ' || b.customer_id || ' ' || c.subscription_id || ' ' || c.usage_date \
+             || ' ' || j.value AS row FROM usage_current c JOIN usage_blocks b ON b.upload_id = c.upload_id \
+             AND b.subscription_id = c.subscription_id AND b.usage_date = c.usage_date, json_each(b.body) j \
+             ORDER BY row",
         )
         .expect("prepare");
     let rows = stmt

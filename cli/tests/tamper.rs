@@ -131,31 +131,48 @@ fn tampered(root: &Path, pristine: &Path, name: &str) -> (PathBuf, Connection) {
         }
     }
     let db = Connection::open(dir.join("pec.db")).unwrap();
-    db.execute_batch(
-        "DROP TRIGGER ledger_entries_no_update; DROP TRIGGER ledger_entries_no_delete;",
-    )
-    .unwrap();
+    db.execute_batch("DROP TRIGGER entries_no_update; DROP TRIGGER entries_no_delete;")
+        .unwrap();
     (dir, db)
 }
 
-fn entry(db: &Connection, seq: u32) -> Entry {
-    let (json, hash): (String, String) = db
-        .query_row(
-            "SELECT entry, hash FROM ledger_entries WHERE resource_id = ?1 AND usage_date = '2026-09-01' AND seq = ?2",
-            params![RESOURCE, seq],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+/// Where the test's resource-day is filed in `pec.db`'s `entries` table.
+const FILED: &str = "resource_ref = (SELECT resource_ref FROM resources WHERE resource_id = ?1) AND usage_date = '2026-09-01'";
+
+/// Entry `seq` of the test's resource-day, as the store reads it.
+fn entry(dir: &Path, seq: u32) -> Entry {
+    use pec_ledger::store::{EntryFilter, LedgerStore};
+    let store = pec_embedded::SqliteStore::open(&dir.join("pec.db")).unwrap();
+    let mut found = Vec::new();
+    store
+        .for_each_entry(
+            &EntryFilter {
+                resource_id: Some(RESOURCE.into()),
+                ..Default::default()
+            },
+            &mut |e| {
+                found.push(e);
+                Ok(())
+            },
         )
         .unwrap();
-    let mut e: Entry = serde_json::from_str(&json).unwrap();
-    e.hash = hash;
-    e
+    found
+        .into_iter()
+        .find(|e| e.seq == seq && e.key.usage_date.to_string() == "2026-09-01")
+        .unwrap()
 }
 
+/// Replaces entry `seq`'s earned credit and hash with `e`'s (a forger's rewrite).
 fn rewrite(db: &Connection, seq: u32, e: &Entry) {
     let n = db
         .execute(
-            "UPDATE ledger_entries SET entry = ?1, hash = ?2 WHERE resource_id = ?3 AND usage_date = '2026-09-01' AND seq = ?4",
-            params![e.canonical_json(), e.hash, RESOURCE, seq],
+            &format!("UPDATE entries SET earned_credit = ?2, hash = ?3 WHERE {FILED} AND seq = ?4"),
+            params![
+                RESOURCE,
+                e.figures.earned_credit.to_string(),
+                hex::decode(&e.hash).unwrap(),
+                seq
+            ],
         )
         .unwrap();
     assert_eq!(n, 1);
@@ -188,8 +205,8 @@ fn b(seq: Option<u64>, problem: &str) -> Break {
 fn tampered_ledgers_fail_verify_naming_the_entry() {
     let root = tempfile::tempdir().unwrap();
     let pristine = ledger(root.path());
-    let e0 = entry(&Connection::open(pristine.join("pec.db")).unwrap(), 0);
-    let e1 = entry(&Connection::open(pristine.join("pec.db")).unwrap(), 1);
+    let e0 = entry(&pristine, 0);
+    let e1 = entry(&pristine, 1);
     assert_eq!(e0.figures.list_amount.to_string(), "6.912");
     assert_eq!(e1.figures.list_amount.to_string(), "6.912");
     assert_eq!(e1.prev_hash, e0.hash);
@@ -198,14 +215,15 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
 
     // 1. One amount changed in place (the JSON only).
     let (dir, db) = tampered(root.path(), &pristine, "amount");
-    db.execute(
-        "UPDATE ledger_entries SET entry = replace(entry, '\"earnedCredit\":\"1.0368\"', '\"earnedCredit\":\"10.368\"') \
-         WHERE resource_id = ?1 AND usage_date = '2026-09-01' AND seq = 0",
-        [RESOURCE],
-    )
-    .unwrap();
-    assert_eq!(entry(&db, 0).figures.earned_credit.to_string(), "10.368");
+    let n = db
+        .execute(
+            &format!("UPDATE entries SET earned_credit = '10.368' WHERE {FILED} AND seq = 0 AND earned_credit = '1.0368'"),
+            [RESOURCE],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
     drop(db);
+    assert_eq!(entry(&dir, 0).figures.earned_credit.to_string(), "10.368");
     cases.push(("amount", verify_breaks(&dir)));
 
     // 2. An amount changed and the entry re-hashed by a forger who knows the scheme: the next
@@ -230,7 +248,7 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
     // 4. The first entry deleted.
     let (dir, db) = tampered(root.path(), &pristine, "deleted-first");
     db.execute(
-        "DELETE FROM ledger_entries WHERE resource_id = ?1 AND usage_date = '2026-09-01' AND seq = 0",
+        &format!("DELETE FROM entries WHERE {FILED} AND seq = 0"),
         [RESOURCE],
     )
     .unwrap();
@@ -240,7 +258,7 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
     // 5. The last entry deleted.
     let (dir, db) = tampered(root.path(), &pristine, "deleted-last");
     db.execute(
-        "DELETE FROM ledger_entries WHERE resource_id = ?1 AND usage_date = '2026-09-01' AND seq = 1",
+        &format!("DELETE FROM entries WHERE {FILED} AND seq = 1"),
         [RESOURCE],
     )
     .unwrap();
@@ -249,12 +267,13 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
 
     // 6. The two entries swapped (their seq columns exchanged).
     let (dir, db) = tampered(root.path(), &pristine, "reordered");
-    db.execute_batch(&format!(
-        "UPDATE ledger_entries SET seq = 7 WHERE resource_id = '{RESOURCE}' AND usage_date = '2026-09-01' AND seq = 0; \
-         UPDATE ledger_entries SET seq = 0 WHERE resource_id = '{RESOURCE}' AND usage_date = '2026-09-01' AND seq = 1; \
-         UPDATE ledger_entries SET seq = 1 WHERE resource_id = '{RESOURCE}' AND usage_date = '2026-09-01' AND seq = 7;"
-    ))
-    .unwrap();
+    for (from, to) in [(0, 7), (1, 0), (7, 1)] {
+        db.execute(
+            &format!("UPDATE entries SET seq = ?3 WHERE {FILED} AND seq = ?2"),
+            params![RESOURCE, from, to],
+        )
+        .unwrap();
+    }
     drop(db);
     cases.push(("reordered", verify_breaks(&dir)));
 
@@ -265,21 +284,30 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
     extra.prev_hash = e1.hash.clone();
     extra.figures.earned_credit = "100".parse().unwrap();
     let extra = extra.seal();
+    db.execute_batch("CREATE TEMP TABLE forged AS SELECT * FROM entries WHERE 0; ")
+        .unwrap();
     db.execute(
-        "INSERT INTO ledger_entries (partner_id, customer_id, subscription_id, resource_id, usage_date, currency, seq, kind, posted_at, hash, entry) \
-         SELECT partner_id, customer_id, subscription_id, resource_id, usage_date, currency, 2, kind, posted_at, ?1, ?2 \
-         FROM ledger_entries WHERE resource_id = ?3 AND usage_date = '2026-09-01' AND seq = 1",
-        params![extra.hash, extra.canonical_json(), RESOURCE],
+        &format!("INSERT INTO forged SELECT * FROM entries WHERE {FILED} AND seq = 1"),
+        [RESOURCE],
     )
     .unwrap();
+    db.execute(
+        "UPDATE forged SET seq = 2, earned_credit = '100', prev_hash = ?1, hash = ?2",
+        params![
+            hex::decode(&e1.hash).unwrap(),
+            hex::decode(&extra.hash).unwrap()
+        ],
+    )
+    .unwrap();
+    db.execute_batch("INSERT INTO entries SELECT * FROM forged;")
+        .unwrap();
     drop(db);
     cases.push(("forged", verify_breaks(&dir)));
 
     // 8. An entry made unreadable.
     let (dir, db) = tampered(root.path(), &pristine, "unreadable");
     db.execute(
-        "UPDATE ledger_entries SET entry = replace(entry, '\"earnedCredit\":\"1.0368\"', '\"earnedCredit\":\"lots\"') \
-         WHERE resource_id = ?1 AND usage_date = '2026-09-01' AND seq = 0",
+        &format!("UPDATE entries SET earned_credit = 'lots' WHERE {FILED} AND seq = 0"),
         [RESOURCE],
     )
     .unwrap();
@@ -289,7 +317,8 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
     // 9. The head record deleted.
     let (dir, db) = tampered(root.path(), &pristine, "headless");
     db.execute(
-        "DELETE FROM ledger_heads WHERE resource_id = ?1 AND usage_date = '2026-09-01'",
+        "DELETE FROM resource_days WHERE resource_ref = (SELECT resource_ref FROM resources WHERE resource_id = ?1) \
+         AND usage_date = '2026-09-01'",
         [RESOURCE],
     )
     .unwrap();
@@ -329,15 +358,20 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
             ],
         ),
         (
+            // An entry's seq is its place in the table, and part of what is hashed: each moved
+            // entry no longer matches its hash or its place in the chain.
             "reordered",
             vec![
-                b(Some(1), "sequence gap: expected entry 0, found 1"),
-                b(Some(1), CHAIN),
-                b(Some(1), "entry 0 should be SETTLEMENT"),
-                b(Some(0), "sequence gap: expected entry 1, found 0"),
+                b(Some(0), HASH),
                 b(Some(0), CHAIN),
-                b(Some(0), "entry 1 should be ADJUSTMENT"),
-                b(Some(1), "head says entry 1 is last, ledger ends at entry 0"),
+                b(Some(0), "entry 0 should be SETTLEMENT"),
+                b(Some(1), HASH),
+                b(Some(1), CHAIN),
+                b(Some(1), "entry 1 should be ADJUSTMENT"),
+                b(
+                    Some(1),
+                    "last entry 1 is not the one the head recorded: its hash differs (entry replaced)",
+                ),
             ],
         ),
         (
@@ -352,7 +386,7 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
             vec![b(
                 Some(0),
                 "entry cannot be read (changed outside the ledger): stored amount \"lots\" is not a decimal: \
-                 Invalid decimal: unknown character at line 1 column 485; verification stopped here",
+                 Invalid decimal: unknown character; verification stopped here",
             )],
         ),
         ("headless", vec![b(Some(1), "entries without a head record")]),

@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub mod files;
+mod rows;
+mod schema;
 pub mod sqlite;
 
 pub use files::FileObjectStore;

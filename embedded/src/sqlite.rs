@@ -2,107 +2,22 @@
 //! sync, so that a process killed at any point leaves a consistent database. Ledger entries are
 //! protected by triggers that refuse UPDATE and DELETE.
 //!
-//! Open it with the `sqlite3` shell to look around: `ledger_entries.entry` holds each entry as
-//! JSON (`json_extract(entry, '$.figures.earnedCredit')`).
+//! The tables are in `schema.rs` (format 2), the row layouts in `rows.rs`. Open it with the
+//! `sqlite3` shell to look around: the view `ledger` has one row per entry with its figures as
+//! columns (`SELECT usage_date, earned_credit FROM ledger WHERE resource_id LIKE '%vm1'`).
 
+use crate::rows::{self, day, entry_from_row, head_from_row, parse_day, Writer};
+use crate::schema;
 use chrono::{DateTime, NaiveDate, Utc};
 use pec_ledger::ledger::{Entry, Head};
 use pec_ledger::snapshot::Snapshot;
 use pec_ledger::store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS uploads (
-    upload_id   TEXT PRIMARY KEY,
-    partner_id  TEXT NOT NULL,
-    sha256      TEXT NOT NULL,
-    file_name   TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    rows        INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS uploads_by_sha ON uploads (partner_id, sha256);
-
-CREATE TABLE IF NOT EXISTS usage_staged (
-    upload_id       TEXT NOT NULL,
-    partner_id      TEXT NOT NULL,
-    customer_id     TEXT NOT NULL,
-    subscription_id TEXT NOT NULL,
-    usage_date      TEXT NOT NULL,
-    resource_id     TEXT NOT NULL,
-    currency        TEXT NOT NULL,
-    row_json        TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS usage_staged_by_key ON usage_staged (upload_id, subscription_id, usage_date);
-
-CREATE TABLE IF NOT EXISTS usage_current (
-    partner_id      TEXT NOT NULL,
-    subscription_id TEXT NOT NULL,
-    usage_date      TEXT NOT NULL,
-    customer_id     TEXT NOT NULL,
-    upload_id       TEXT NOT NULL,
-    PRIMARY KEY (partner_id, subscription_id, usage_date)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS usage_current_by_date ON usage_current (usage_date, partner_id, customer_id);
-CREATE INDEX IF NOT EXISTS usage_current_by_customer ON usage_current (partner_id, customer_id, usage_date);
-
-CREATE TABLE IF NOT EXISTS snapshots (
-    partner_id  TEXT NOT NULL,
-    snapshot_id TEXT NOT NULL,
-    customer_id TEXT NOT NULL,
-    taken_at    TEXT NOT NULL,
-    digest      TEXT NOT NULL,
-    snapshot    TEXT NOT NULL,
-    raw         BLOB NOT NULL,
-    PRIMARY KEY (partner_id, snapshot_id)
-);
-CREATE INDEX IF NOT EXISTS snapshots_by_customer ON snapshots (partner_id, customer_id, taken_at);
-
-CREATE TABLE IF NOT EXISTS ledger_entries (
-    partner_id      TEXT NOT NULL,
-    customer_id     TEXT NOT NULL,
-    subscription_id TEXT NOT NULL,
-    resource_id     TEXT NOT NULL,
-    usage_date      TEXT NOT NULL,
-    currency        TEXT NOT NULL,
-    seq             INTEGER NOT NULL,
-    kind            TEXT NOT NULL,
-    posted_at       TEXT NOT NULL,
-    hash            TEXT NOT NULL,
-    entry           TEXT NOT NULL,
-    PRIMARY KEY (partner_id, customer_id, resource_id, usage_date, currency, seq)
-);
-CREATE INDEX IF NOT EXISTS ledger_entries_by_date ON ledger_entries (partner_id, usage_date);
-CREATE INDEX IF NOT EXISTS ledger_entries_by_posting ON ledger_entries (partner_id, posted_at);
-CREATE TRIGGER IF NOT EXISTS ledger_entries_no_update BEFORE UPDATE ON ledger_entries
-BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS ledger_entries_no_delete BEFORE DELETE ON ledger_entries
-BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
-
-CREATE TABLE IF NOT EXISTS ledger_heads (
-    partner_id      TEXT NOT NULL,
-    customer_id     TEXT NOT NULL,
-    resource_id     TEXT NOT NULL,
-    usage_date      TEXT NOT NULL,
-    currency        TEXT NOT NULL,
-    seq             INTEGER NOT NULL,
-    hash            TEXT NOT NULL,
-    head            TEXT NOT NULL,
-    PRIMARY KEY (partner_id, customer_id, resource_id, usage_date, currency)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ledger_heads_by_date ON ledger_heads (usage_date, partner_id, customer_id);
-
-CREATE TABLE IF NOT EXISTS webhook_secrets (
-    partner_id TEXT NOT NULL,
-    secret     TEXT NOT NULL,
-    added_at   TEXT NOT NULL,
-    revoked_at TEXT,
-    PRIMARY KEY (partner_id, secret)
-);
-"#;
 
 /// The embedded, on-disk store.
 pub struct SqliteStore {
@@ -115,10 +30,6 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
-}
-
-fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
 }
 
 impl SqliteStore {
@@ -142,7 +53,8 @@ impl SqliteStore {
             .map_err(backend)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(backend)?;
-        conn.execute_batch(SCHEMA).map_err(backend)?;
+        let mut conn = conn;
+        schema::prepare(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -163,27 +75,6 @@ impl SqliteStore {
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(corrupt)
-}
-
-/// The columns of a stored entry: its canonical JSON, its hash, and where it is filed.
-const ENTRY_COLUMNS: &str =
-    "entry, hash, partner_id || ' ' || customer_id || ' ' || resource_id || ' ' || usage_date || ' ' || currency, seq";
-
-type EntryRow = (String, String, String, u32);
-
-fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-}
-
-/// An entry as stored: its canonical JSON and, beside it, its hash.
-fn entry_from_row((json, hash, resource_day, seq): EntryRow) -> StoreResult<Entry> {
-    let mut e: Entry = serde_json::from_str(&json).map_err(|e| StoreError::UnreadableEntry {
-        resource_day,
-        seq,
-        message: e.to_string(),
-    })?;
-    e.hash = hash;
-    Ok(e)
 }
 
 fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
@@ -209,27 +100,7 @@ impl UsageStore for SqliteStore {
     fn stage_usage(&self, upload_id: &str, rows: &[UsageAggregate]) -> StoreResult<()> {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(backend)?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO usage_staged (upload_id, partner_id, customer_id, subscription_id, usage_date, \
-                     resource_id, currency, row_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .map_err(backend)?;
-            for r in rows {
-                stmt.execute(params![
-                    upload_id,
-                    r.key.partner_id,
-                    r.key.customer_id,
-                    r.key.subscription_id,
-                    day(r.key.usage_date),
-                    r.key.resource_id,
-                    r.key.currency,
-                    to_json(r)?,
-                ])
-                .map_err(backend)?;
-            }
-        }
+        rows::put_usage(&tx, upload_id, rows)?;
         tx.commit().map_err(backend)
     }
 
@@ -284,7 +155,7 @@ impl UsageStore for SqliteStore {
     fn discard_upload(&self, upload_id: &str) -> StoreResult<()> {
         self.conn()?
             .execute(
-                "DELETE FROM usage_staged WHERE upload_id = ?1",
+                "DELETE FROM usage_blocks WHERE upload_id = ?1",
                 params![upload_id],
             )
             .map(|_| ())
@@ -300,7 +171,7 @@ impl UsageStore for SqliteStore {
         let mut stmt = conn
             .prepare(
                 "SELECT partner_id, customer_id FROM usage_current WHERE usage_date BETWEEN ?1 AND ?2 \
-                 UNION SELECT partner_id, customer_id FROM ledger_heads WHERE usage_date BETWEEN ?1 AND ?2 \
+                 UNION SELECT partner_id, customer_id FROM settled_days WHERE usage_date BETWEEN ?1 AND ?2 \
                  ORDER BY 1, 2",
             )
             .map_err(backend)?;
@@ -321,21 +192,50 @@ impl UsageStore for SqliteStore {
         let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT s.row_json FROM usage_current c JOIN usage_staged s \
-                 ON s.upload_id = c.upload_id AND s.subscription_id = c.subscription_id AND s.usage_date = c.usage_date \
-                 WHERE c.partner_id = ?1 AND c.customer_id = ?2 AND c.usage_date = ?3 AND s.partner_id = ?1",
+                "SELECT b.subscription_id, b.customer_id, b.body FROM usage_current c JOIN usage_blocks b \
+                 ON b.upload_id = c.upload_id AND b.subscription_id = c.subscription_id AND b.usage_date = c.usage_date \
+                 WHERE c.partner_id = ?1 AND c.customer_id = ?2 AND c.usage_date = ?3 AND b.partner_id = ?1",
             )
             .map_err(backend)?;
-        let rows = stmt
-            .query_map(params![partner_id, customer_id, day(date)], |r| {
-                r.get::<_, String>(0)
-            })
+        let mut found = stmt
+            .query(params![partner_id, customer_id, day(date)])
             .map_err(backend)?;
         let mut out = Vec::new();
-        for row in rows {
-            out.push(from_json(&row.map_err(backend)?)?);
+        while let Some(r) = found.next().map_err(backend)? {
+            let subscription: String = r.get(0).map_err(backend)?;
+            let customer: String = r.get(1).map_err(backend)?;
+            let body: String = r.get(2).map_err(backend)?;
+            out.extend(rows::usage_from_block(
+                partner_id,
+                &subscription,
+                date,
+                &customer,
+                &body,
+            )?);
         }
         Ok(out)
+    }
+
+    fn usage_sources(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+        from: NaiveDate,
+        through: NaiveDate,
+    ) -> StoreResult<Option<Vec<UsageSource>>> {
+        self.customer_dates(
+            "SELECT usage_date, subscription_id, upload_id FROM usage_current \
+             WHERE partner_id = ?1 AND customer_id = ?2 AND usage_date BETWEEN ?3 AND ?4 ORDER BY usage_date",
+            (partner_id, customer_id, from, through),
+            |r, usage_date| {
+                Ok(UsageSource {
+                    usage_date,
+                    subscription_id: r.get(1).map_err(backend)?,
+                    upload_id: r.get(2).map_err(backend)?,
+                })
+            },
+        )
+        .map(Some)
     }
 }
 
@@ -372,7 +272,7 @@ impl SnapshotStore for SqliteStore {
                         ts(snapshot.taken_at),
                         digest,
                         to_json(snapshot)?,
-                        raw
+                        rows::deflate(raw)?
                     ],
                 )
                 .map_err(backend)?;
@@ -405,6 +305,79 @@ impl SnapshotStore for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The rows of `sql` (parameters: partner, customer, first and last date; the date first
+    /// among its columns) for one customer's dates.
+    fn customer_dates<T>(
+        &self,
+        sql: &str,
+        (partner, customer, from, through): (&str, &str, NaiveDate, NaiveDate),
+        row: impl Fn(&rusqlite::Row<'_>, NaiveDate) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+        let mut found = stmt
+            .query(params![partner, customer, day(from), day(through)])
+            .map_err(backend)?;
+        let mut out = Vec::new();
+        while let Some(r) = found.next().map_err(backend)? {
+            let date = parse_day(&r.get::<_, String>(0).map_err(backend)?)?;
+            out.push(row(r, date)?);
+        }
+        Ok(out)
+    }
+
+    /// Appends `batch` and sets `marks` in one transaction (see [`LedgerStore::append_marked`]).
+    fn write_ledger(&self, batch: &[Append], marks: &[MarkUpdate]) -> StoreResult<AppendOutcome> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        {
+            let mut w = Writer::new(&tx)?;
+            let mut marked = HashSet::new();
+            for m in marks {
+                if !w.set_mark(
+                    &m.partner_id,
+                    &m.customer_id,
+                    m.usage_date,
+                    m.expected_version,
+                    &m.fingerprint,
+                )? {
+                    // Dropping the transaction rolls it back: nothing of this batch is written.
+                    return Ok(AppendOutcome::Conflict);
+                }
+                marked.insert((m.partner_id.as_str(), m.customer_id.as_str(), m.usage_date));
+            }
+            let mut touched = HashSet::new();
+            for Append {
+                entry: e,
+                head: new_head,
+            } in batch
+            {
+                let k = &e.key;
+                let stored = w.head_of(k)?;
+                let chains = match &stored {
+                    None => e.seq == 0 && e.prev_hash.is_empty(),
+                    Some((seq, hash)) => e.seq == seq + 1 && &e.prev_hash == hash,
+                };
+                if !chains || new_head.seq != e.seq || new_head.hash != e.hash || new_head.key != *k
+                {
+                    return Ok(AppendOutcome::Conflict);
+                }
+                w.put_entry(e)?;
+                w.put_head(new_head)?;
+                let day_key = (k.partner_id.as_str(), k.customer_id.as_str(), k.usage_date);
+                if !marked.contains(&day_key) && touched.insert(day_key) {
+                    w.touch_day(&k.partner_id, &k.customer_id, k.usage_date)?;
+                }
+            }
+        }
+        tx.commit().map_err(backend)?;
+        Ok(AppendOutcome::Appended)
+    }
+}
+
 impl LedgerStore for SqliteStore {
     fn heads(
         &self,
@@ -414,100 +387,52 @@ impl LedgerStore for SqliteStore {
     ) -> StoreResult<Vec<Head>> {
         let conn = self.conn()?;
         let mut stmt = conn
-            .prepare_cached("SELECT head FROM ledger_heads WHERE usage_date = ?3 AND partner_id = ?1 AND customer_id = ?2")
+            .prepare_cached(&format!(
+                "{} WHERE r.partner_id = ?1 AND r.customer_id = ?2 AND h.usage_date = ?3",
+                rows::HEAD_SELECT
+            ))
             .map_err(backend)?;
-        let rows = stmt
-            .query_map(params![partner_id, customer_id, day(date)], |r| {
-                r.get::<_, String>(0)
-            })
+        let mut found = stmt
+            .query(params![partner_id, customer_id, day(date)])
             .map_err(backend)?;
         let mut out = Vec::new();
-        for row in rows {
-            out.push(from_json(&row.map_err(backend)?)?);
+        while let Some(r) = found.next().map_err(backend)? {
+            out.push(head_from_row(r)?);
         }
         Ok(out)
     }
 
     fn append(&self, batch: &[Append]) -> StoreResult<AppendOutcome> {
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        {
-            let mut get_head = tx
-                .prepare_cached(
-                    "SELECT seq, hash FROM ledger_heads WHERE partner_id = ?1 AND customer_id = ?2 \
-                     AND resource_id = ?3 AND usage_date = ?4 AND currency = ?5",
-                )
-                .map_err(backend)?;
-            let mut put_entry = tx
-                .prepare_cached(
-                    "INSERT INTO ledger_entries (partner_id, customer_id, subscription_id, resource_id, usage_date, \
-                     currency, seq, kind, posted_at, hash, entry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )
-                .map_err(backend)?;
-            let mut put_head = tx
-                .prepare_cached(
-                    "INSERT INTO ledger_heads (partner_id, customer_id, resource_id, usage_date, currency, seq, hash, head) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-                     ON CONFLICT (partner_id, customer_id, resource_id, usage_date, currency) \
-                     DO UPDATE SET seq = excluded.seq, hash = excluded.hash, head = excluded.head",
-                )
-                .map_err(backend)?;
-            for Append {
-                entry: e,
-                head: new_head,
-            } in batch
-            {
-                let k = &e.key;
-                let d = day(k.usage_date);
-                let stored: Option<(u32, String)> = get_head
-                    .query_row(
-                        params![k.partner_id, k.customer_id, k.resource_id, d, k.currency],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()
-                    .map_err(backend)?;
-                let chains = match &stored {
-                    None => e.seq == 0 && e.prev_hash.is_empty(),
-                    Some((seq, hash)) => e.seq == seq + 1 && &e.prev_hash == hash,
-                };
-                if !chains || new_head.seq != e.seq || new_head.hash != e.hash || new_head.key != *k
-                {
-                    // Dropping the transaction rolls it back: nothing of this batch is written.
-                    return Ok(AppendOutcome::Conflict);
-                }
-                put_entry
-                    .execute(params![
-                        k.partner_id,
-                        k.customer_id,
-                        k.subscription_id,
-                        k.resource_id,
-                        d,
-                        k.currency,
-                        e.seq,
-                        e.kind.code(),
-                        ts(e.posted_at),
-                        e.hash,
-                        e.canonical_json()
-                    ])
-                    .map_err(backend)?;
-                put_head
-                    .execute(params![
-                        k.partner_id,
-                        k.customer_id,
-                        k.resource_id,
-                        d,
-                        k.currency,
-                        e.seq,
-                        e.hash,
-                        to_json(new_head)?
-                    ])
-                    .map_err(backend)?;
-            }
+        self.write_ledger(batch, &[])
+    }
+
+    fn append_marked(&self, batch: &[Append], marks: &[MarkUpdate]) -> StoreResult<AppendOutcome> {
+        if batch.is_empty() && marks.is_empty() {
+            return Ok(AppendOutcome::Appended);
         }
-        tx.commit().map_err(backend)?;
-        Ok(AppendOutcome::Appended)
+        self.write_ledger(batch, marks)
+    }
+
+    fn day_marks(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+        from: NaiveDate,
+        through: NaiveDate,
+    ) -> StoreResult<Option<Vec<DayMark>>> {
+        self.customer_dates(
+            "SELECT usage_date, version, fingerprint FROM settled_days \
+             WHERE partner_id = ?1 AND customer_id = ?2 AND usage_date BETWEEN ?3 AND ?4 ORDER BY usage_date",
+            (partner_id, customer_id, from, through),
+            |r, usage_date| {
+                Ok(DayMark {
+                    usage_date,
+                    version: r.get::<_, i64>(1).map_err(backend)? as u64,
+                    fingerprint: r.get(2).map_err(backend)?,
+                })
+            },
+        )
+        .map(Some)
     }
 
     fn for_each_entry(
@@ -517,26 +442,25 @@ impl LedgerStore for SqliteStore {
     ) -> StoreResult<()> {
         let conn = self.conn()?;
         let mut stmt = conn
-            .prepare_cached(
-                &format!("SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE (?1 IS NULL OR partner_id = ?1) AND (?2 IS NULL OR resource_id = ?2) \
-                 AND (?3 IS NULL OR usage_date >= ?3) AND (?4 IS NULL OR usage_date <= ?4) AND (?5 IS NULL OR posted_at <= ?5) \
-                 ORDER BY partner_id, customer_id, resource_id, usage_date, currency, seq"),
-            )
+            .prepare_cached(&format!(
+                "{} WHERE (?1 IS NULL OR r.partner_id = ?1) AND (?2 IS NULL OR r.resource_id = ?2) \
+                 AND (?3 IS NULL OR e.usage_date >= ?3) AND (?4 IS NULL OR e.usage_date <= ?4) \
+                 AND (?5 IS NULL OR u.posted_at <= ?5) \
+                 ORDER BY e.usage_date, e.resource_ref, e.seq",
+                rows::ENTRY_SELECT
+            ))
             .map_err(backend)?;
-        let rows = stmt
-            .query_map(
-                params![
-                    filter.partner_id,
-                    filter.resource_id,
-                    filter.usage_from.map(day),
-                    filter.usage_through.map(day),
-                    filter.posted_through.map(ts)
-                ],
-                entry_row,
-            )
+        let mut found = stmt
+            .query(params![
+                filter.partner_id,
+                filter.resource_id,
+                filter.usage_from.map(day),
+                filter.usage_through.map(day),
+                filter.posted_through.map(rows::exact_ts)
+            ])
             .map_err(backend)?;
-        for row in rows {
-            visit(entry_from_row(row.map_err(backend)?)?)?;
+        while let Some(r) = found.next().map_err(backend)? {
+            visit(entry_from_row(r)?)?;
         }
         Ok(())
     }
@@ -550,16 +474,21 @@ impl LedgerStore for SqliteStore {
     ) -> StoreResult<()> {
         let conn = self.conn()?;
         let mut stmt = conn
-            .prepare_cached(
-                &format!("SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE partner_id = ?1 AND posted_at >= ?2 AND posted_at < ?3 \
-                 ORDER BY posted_at, customer_id, resource_id, usage_date, currency, seq"),
-            )
+            .prepare_cached(&format!(
+                "{} WHERE r.partner_id = ?1 AND u.posted_at >= ?2 AND u.posted_at < ?3 \
+                 ORDER BY u.posted_at, r.customer_id, r.resource_id, e.usage_date, r.currency, e.seq",
+                rows::ENTRY_SELECT
+            ))
             .map_err(backend)?;
-        let rows = stmt
-            .query_map(params![partner_id, ts(from), ts(to)], entry_row)
+        let mut found = stmt
+            .query(params![
+                partner_id,
+                rows::exact_ts(from),
+                rows::exact_ts(to)
+            ])
             .map_err(backend)?;
-        for row in rows {
-            visit(entry_from_row(row.map_err(backend)?)?)?;
+        while let Some(r) = found.next().map_err(backend)? {
+            visit(entry_from_row(r)?)?;
         }
         Ok(())
     }
@@ -567,13 +496,14 @@ impl LedgerStore for SqliteStore {
     fn for_each_head(&self, visit: &mut dyn FnMut(Head) -> StoreResult<()>) -> StoreResult<()> {
         let conn = self.conn()?;
         let mut stmt = conn
-            .prepare("SELECT head FROM ledger_heads ORDER BY partner_id, customer_id, resource_id, usage_date, currency")
+            .prepare(&format!(
+                "{} ORDER BY h.usage_date, h.resource_ref",
+                rows::HEAD_SELECT
+            ))
             .map_err(backend)?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(backend)?;
-        for row in rows {
-            visit(from_json(&row.map_err(backend)?)?)?;
+        let mut found = stmt.query([]).map_err(backend)?;
+        while let Some(r) = found.next().map_err(backend)? {
+            visit(head_from_row(r)?)?;
         }
         Ok(())
     }

@@ -423,6 +423,67 @@ impl<'a> PreparedAccess<'a> {
     }
 }
 
+impl PreparedAccess<'_> {
+    /// For each date, a SHA-256 of everything [`PreparedAccess::day_coverage`] can read for that
+    /// day: whether a snapshot at or after its end exists, and each candidate assignment whose
+    /// held intervals meet the day, with its attributes, the criteria it fails and its intervals
+    /// clipped to the day. Two days with the same digest get the same coverage for every resource
+    /// and usage line (incremental settlement skips a day whose digest, usage and configuration
+    /// are unchanged).
+    pub fn day_digests(&self, dates: &[NaiveDate]) -> Vec<[u8; 32]> {
+        use sha2::{Digest, Sha256};
+        // Each candidate's attributes, hashed once (serde_json of the assignment as listed,
+        // scope normalised, then the failure bits).
+        let identities: Vec<[u8; 32]> = self
+            .candidates
+            .iter()
+            .map(|c| {
+                let mut h = Sha256::new();
+                h.update(serde_json::to_vec(&c.held.assignment).unwrap_or_default());
+                h.update([c.fails]);
+                h.finalize().into()
+            })
+            .collect();
+        let micros = |t: DateTime<Utc>| t.timestamp_micros().to_le_bytes();
+        dates
+            .iter()
+            .map(|&date| {
+                let mut h = Sha256::new();
+                let Some(day) = Interval::day(date) else {
+                    return h.finalize().into();
+                };
+                let known = matches!(self.access.latest_snapshot, Some(l) if l >= day.end);
+                h.update([u8::from(known)]);
+                if known {
+                    for (c, identity) in self.candidates.iter().zip(&identities) {
+                        let intervals = &c.held.intervals;
+                        let from = intervals.partition_point(|iv| iv.end < day.start);
+                        let mut met = false;
+                        for iv in intervals[from..]
+                            .iter()
+                            .take_while(|iv| iv.start <= day.end)
+                        {
+                            if !iv.intersects(&day) {
+                                continue;
+                            }
+                            if !met {
+                                h.update(identity);
+                                met = true;
+                            }
+                            h.update(micros(iv.start.max(day.start)));
+                            h.update(micros(iv.end.min(day.end)));
+                        }
+                        if met {
+                            h.update([0xff]);
+                        }
+                    }
+                }
+                h.finalize().into()
+            })
+            .collect()
+    }
+}
+
 /// Criteria an assignment fails, as bits; 0 is eligible.
 const FAILS_PAL: u8 = 1;
 const FAILS_ROLE: u8 = 2;

@@ -6,7 +6,10 @@ use crate::config::Config;
 use crate::decimal::write_amount;
 use crate::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
 use crate::reasons::{DayStatus, IneligibleReason, LossReason};
-use crate::store::{Append, AppendOutcome, SnapshotStore, Store, StoreError, UsageAggregate};
+use crate::store::{
+    Append, AppendOutcome, DayMark, MarkUpdate, SnapshotStore, Store, StoreError, UsageAggregate,
+    UsageSource,
+};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -27,6 +30,9 @@ pub struct SettleOptions {
     /// The run's clock: `postedAt` of its entries.
     pub now: DateTime<Utc>,
     pub run_id: String,
+    /// Decide every resource-day of the range again (`pec settle --full`), not only the
+    /// customer-dates whose inputs changed since they were last settled.
+    pub full: bool,
 }
 
 impl SettleOptions {
@@ -45,6 +51,7 @@ impl SettleOptions {
             through,
             now,
             run_id: uuid::Uuid::new_v4().to_string(),
+            full: false,
         }
     }
 }
@@ -58,6 +65,12 @@ pub struct RunSummary {
     pub through: Option<NaiveDate>,
     pub posted_at: Option<DateTime<Utc>>,
     pub customers: u64,
+    /// Customer-dates decided in this run.
+    #[serde(default)]
+    pub customer_days: u64,
+    /// Customer-dates skipped because nothing they depend on changed since they were settled.
+    #[serde(default)]
+    pub customer_days_unchanged: u64,
     pub resource_days: u64,
     pub entries_appended: u64,
     pub settlements: u64,
@@ -420,6 +433,7 @@ fn settle_customers_with_progress<S: Store + ?Sized>(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<RunSummary, StoreError> {
     let roles = config.role_table();
+    let base = config_fingerprint(config);
     let mut summary = RunSummary {
         run_id: opts.run_id.clone(),
         from: Some(opts.from),
@@ -429,72 +443,69 @@ fn settle_customers_with_progress<S: Store + ?Sized>(
         ..Default::default()
     };
     tracing::info!(run_id = %opts.run_id, from = %opts.from, through = %opts.through,
-        customers = customers.len(), "settlement started");
+        customers = customers.len(), full = opts.full, "settlement started");
     for (i, (partner, customer)) in customers.iter().enumerate() {
         let access = load_access(store, config, partner, customer)?;
         let access = PreparedAccess::new(&access, &roles);
-        let mut dates = Vec::new();
-        let mut date = opts.from;
-        while date <= opts.through {
-            dates.push(date);
-            date = match date.succ_opt() {
-                Some(d) => d,
-                None => break,
-            };
-        }
-        // Dates are planned and appended in chunks of about BATCH_ENTRIES entries, each chunk in
-        // one transaction; a chunk that loses a race with another writer is planned again.
-        let mut next = 0;
-        while next < dates.len() {
-            let mut attempts = 0;
-            loop {
-                let mut batch = Vec::new();
-                let mut count = 0;
-                let mut end = next;
-                while end < dates.len() && batch.len() < BATCH_ENTRIES {
-                    let usage = store.current_usage(partner, customer, dates[end])?;
-                    let heads = store.heads(partner, customer, dates[end])?;
-                    let (entries, n) = plan_day(usage, &heads, &access, config, opts);
-                    batch.extend(entries);
-                    count += n;
-                    end += 1;
+        // Customer-dates are planned and appended in chunks of about BATCH_ENTRIES entries, each
+        // chunk in one transaction with the marks of its dates; a chunk that loses a race with
+        // another writer is selected and planned again.
+        let mut next = Some(opts.from);
+        let mut attempts = 0;
+        let mut first = true;
+        while let Some(start) = next {
+            let selection = select_days(store, &access, &base, opts, partner, customer, start)?;
+            if first {
+                summary.customer_days_unchanged += selection.unchanged;
+                first = false;
+            }
+            let mut batch = Vec::new();
+            let mut marks = Vec::new();
+            let mut count = 0;
+            let mut days = 0;
+            let mut planned = selection.days.iter().peekable();
+            while let Some(day) = planned.next_if(|_| batch.len() < BATCH_ENTRIES) {
+                let usage = store.current_usage(partner, customer, day.date)?;
+                let heads = store.heads(partner, customer, day.date)?;
+                let (entries, n) = plan_day(usage, &heads, &access, config, opts);
+                batch.extend(entries);
+                count += n;
+                days += 1;
+                if let Some(m) = &day.mark {
+                    marks.push(m.clone());
                 }
-                let outcome = if batch.is_empty() {
-                    AppendOutcome::Appended
-                } else {
-                    store.append(&batch)?
-                };
-                match outcome {
-                    AppendOutcome::Appended => {
-                        summary.resource_days += count;
-                        summary.unchanged += count - batch.len() as u64;
-                        summary.entries_appended += batch.len() as u64;
-                        for Append { entry: e, .. } in &batch {
-                            match e.kind {
-                                EntryKind::Settlement => summary.settlements += 1,
-                                EntryKind::Adjustment => summary.adjustments += 1,
-                            }
-                            summary.earned_credit_delta += e.figures.earned_credit;
-                            summary.lost_credit_delta += e.figures.lost_credit;
-                            let c = summary
-                                .credit_by_currency
-                                .entry(e.key.currency.clone())
-                                .or_default();
-                            c.earned_credit_delta += e.figures.earned_credit;
-                            c.lost_credit_delta += e.figures.lost_credit;
+            }
+            let resume = planned.peek().map(|d| d.date);
+            match store.append_marked(&batch, &marks)? {
+                AppendOutcome::Appended => {
+                    attempts = 0;
+                    summary.customer_days += days;
+                    summary.resource_days += count;
+                    summary.unchanged += count - batch.len() as u64;
+                    summary.entries_appended += batch.len() as u64;
+                    for Append { entry: e, .. } in &batch {
+                        match e.kind {
+                            EntryKind::Settlement => summary.settlements += 1,
+                            EntryKind::Adjustment => summary.adjustments += 1,
                         }
-                        next = end;
-                        break;
+                        summary.earned_credit_delta += e.figures.earned_credit;
+                        summary.lost_credit_delta += e.figures.lost_credit;
+                        let c = summary
+                            .credit_by_currency
+                            .entry(e.key.currency.clone())
+                            .or_default();
+                        c.earned_credit_delta += e.figures.earned_credit;
+                        c.lost_credit_delta += e.figures.lost_credit;
                     }
-                    AppendOutcome::Conflict => {
-                        attempts += 1;
-                        summary.conflicts_retried += 1;
-                        if attempts >= 10 {
-                            return Err(StoreError::Backend(format!(
-                                "another settlement keeps writing {partner} {customer} from {}; try again",
-                                dates[next]
-                            )));
-                        }
+                    next = resume;
+                }
+                AppendOutcome::Conflict => {
+                    attempts += 1;
+                    summary.conflicts_retried += 1;
+                    if attempts >= 10 {
+                        return Err(StoreError::Backend(format!(
+                            "another settlement keeps writing {partner} {customer} from {start}; try again"
+                        )));
                     }
                 }
             }
@@ -505,6 +516,103 @@ fn settle_customers_with_progress<S: Store + ?Sized>(
     }
     log_finished(&summary);
     Ok(summary)
+}
+
+/// Bump when a release changes how a resource-day is decided from the same inputs: every
+/// customer-date's fingerprint changes with it, so the next run decides them all again.
+const ENGINE_VERSION: &str = "pec-settle 1";
+
+/// SHA-256 of the engine version and the configuration: the part of every fingerprint that a
+/// configuration change (rates, lists, roles, look-back, gap) changes.
+fn config_fingerprint(config: &Config) -> Vec<u8> {
+    let mut text = ENGINE_VERSION.as_bytes().to_vec();
+    text.push(0x1f);
+    text.extend(serde_json::to_vec(config).unwrap_or_default());
+    Sha256::digest(&text).to_vec()
+}
+
+/// One customer-date to decide, and the mark to set with its entries.
+struct PlannedDay {
+    date: NaiveDate,
+    mark: Option<MarkUpdate>,
+}
+
+/// The customer-dates of a run, from `start` on.
+struct Selection {
+    days: Vec<PlannedDay>,
+    /// Dates with a mark whose fingerprint is today's: not read again.
+    unchanged: u64,
+}
+
+/// Which of a customer's dates in `[start, through]` must be decided: with `--full` or a store
+/// that keeps no marks, every date; otherwise the dates with usage or ledger entries whose
+/// fingerprint (configuration, the day's access as [`PreparedAccess::day_digests`] sees it, and
+/// which upload each of its usage keys comes from) differs from the one it was last settled
+/// with.
+fn select_days<S: Store + ?Sized>(
+    store: &S,
+    access: &PreparedAccess<'_>,
+    base: &[u8],
+    opts: &SettleOptions,
+    partner: &str,
+    customer: &str,
+    start: NaiveDate,
+) -> Result<Selection, StoreError> {
+    let marks = store.day_marks(partner, customer, start, opts.through)?;
+    let sources = store.usage_sources(partner, customer, start, opts.through)?;
+    let (Some(marks), Some(sources)) = (marks, sources) else {
+        let mut days = Vec::new();
+        let mut date = start;
+        while date <= opts.through {
+            days.push(PlannedDay { date, mark: None });
+            date = match date.succ_opt() {
+                Some(d) => d,
+                None => break,
+            };
+        }
+        return Ok(Selection { days, unchanged: 0 });
+    };
+    let mut by_date: BTreeMap<NaiveDate, (Option<&DayMark>, Vec<&UsageSource>)> = BTreeMap::new();
+    for m in &marks {
+        by_date.entry(m.usage_date).or_default().0 = Some(m);
+    }
+    for s in &sources {
+        by_date.entry(s.usage_date).or_default().1.push(s);
+    }
+    let dates: Vec<NaiveDate> = by_date.keys().copied().collect();
+    let digests = access.day_digests(&dates);
+    let mut selection = Selection {
+        days: Vec::new(),
+        unchanged: 0,
+    };
+    for ((date, (mark, mut sources)), digest) in by_date.into_iter().zip(digests) {
+        sources.sort();
+        let mut h = Sha256::new();
+        h.update(base);
+        h.update(digest);
+        for s in sources {
+            h.update(s.subscription_id.as_bytes());
+            h.update([0x1f]);
+            h.update(s.upload_id.as_bytes());
+            h.update([0x1e]);
+        }
+        let fingerprint = crate::decimal::to_hex(&h.finalize());
+        if !opts.full && mark.is_some_and(|m| m.fingerprint == fingerprint) {
+            selection.unchanged += 1;
+            continue;
+        }
+        selection.days.push(PlannedDay {
+            date,
+            mark: Some(MarkUpdate {
+                partner_id: partner.to_string(),
+                customer_id: customer.to_string(),
+                usage_date: date,
+                expected_version: mark.map(|m| m.version),
+                fingerprint,
+            }),
+        });
+    }
+    Ok(selection)
 }
 
 /// The run's closing log events: the totals, then one event per currency.

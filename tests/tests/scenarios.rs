@@ -302,7 +302,15 @@ fn unknown_until_the_next_snapshot_then_an_adjustment() {
 
     // Settling again with nothing new appends nothing.
     let again = w.settle(D, D, "2026-09-11T03:00:00Z");
-    assert_eq!((again.entries_appended, again.unchanged), (0, 1));
+    assert_eq!(
+        (
+            again.entries_appended,
+            again.customer_days,
+            again.customer_days_unchanged
+        ),
+        (0, 0, 1),
+        "the unchanged customer-day is not read again"
+    );
 
     w.access_at(&ALL_DAY[2..], vec![owner]);
     let second = w.settle(D, D, "2026-09-12T02:00:00Z");

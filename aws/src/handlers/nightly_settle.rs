@@ -139,6 +139,7 @@ pub fn settle_shard(
         through: message.through,
         now,
         run_id: message.run_id.clone(),
+        full: false,
     };
     Ok(settle_customers(
         &aws.store,

@@ -179,6 +179,7 @@ pub fn run(
         through: d(through),
         now: t(now),
         run_id: run_id.to_string(),
+        full: false,
     }
 }
 

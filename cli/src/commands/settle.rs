@@ -1,5 +1,6 @@
 //! `pec settle --through DATE [--from DATE] [--now TIME]`: settles the resource-days of the
-//! window into the ledger and prints the run's summary.
+//! window into the ledger and prints the run's summary. Only customer-dates whose inputs changed
+//! since they were last settled are read again, unless `--full`.
 
 use super::{print_json, Context};
 use crate::{progress, ExitStatus, Failure};
@@ -19,10 +20,20 @@ pub struct SettleArgs {
     /// posted in. At most 5 minutes ahead of this machine's clock; default: now.
     #[arg(long, value_parser = crate::commands::time_arg)]
     now: Option<DateTime<Utc>>,
+    /// Decide every resource-day of the range again, changed or not (for audits, and after a
+    /// release that changes the rules). Without it only customer-dates whose usage, snapshots
+    /// or configuration changed since they were last settled are read.
+    #[arg(long)]
+    full: bool,
 }
 
 pub fn run(ctx: &Context, args: SettleArgs) -> Result<ExitStatus, Failure> {
-    let SettleArgs { through, from, now } = args;
+    let SettleArgs {
+        through,
+        from,
+        now,
+        full,
+    } = args;
     if let Some(f) = from {
         if f > through {
             return Err(Failure::usage("--from is after --through"));
@@ -43,17 +54,20 @@ pub fn run(ctx: &Context, args: SettleArgs) -> Result<ExitStatus, Failure> {
     let backend = ctx.backend()?;
     backend.prepare_for_settlement()?;
     let store = backend.store();
-    let opts = SettleOptions::new(&config, through, from, now.unwrap_or(clock));
+    let mut opts = SettleOptions::new(&config, through, from, now.unwrap_or(clock));
+    opts.full = full;
     let bar = progress::settling();
     let summary = settle_with_progress(store, &config, &opts, &mut progress::track(&bar));
     bar.finish_and_clear();
     let summary = summary?;
     say!(
-        "settled {} resource-day(s) of {} customer(s) from {} through {}: {} entr(ies) appended",
+        "settled {} resource-day(s) of {} customer(s) from {} through {} ({} customer-day(s) \
+         unchanged since they were settled, not read): {} entr(ies) appended",
         summary.resource_days,
         summary.customers,
         opts.from,
         opts.through,
+        summary.customer_days_unchanged,
         summary.entries_appended
     );
     print_json(&summary)?;

@@ -391,9 +391,15 @@ pub fn holdings(data: &Path) -> Holdings {
         archive_files: files_under(&data.join("objects")),
         snapshots: count("snapshots"),
         uploads: count("uploads"),
-        staged_usage_rows: count("usage_staged"),
+        staged_usage_rows: db
+            .query_row(
+                "SELECT coalesce(sum(resource_days), 0) FROM usage_blocks",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count"),
         usage_keys: count("usage_current"),
-        ledger_entries: count("ledger_entries"),
+        ledger_entries: count("entries"),
         digest,
     }
 }

@@ -206,6 +206,18 @@ pub trait UsageStore {
         customer_id: &str,
         date: NaiveDate,
     ) -> StoreResult<Vec<UsageAggregate>>;
+    /// Which upload each of a customer's current (subscription, date) keys in the range comes
+    /// from, in date order. `None` from a store that does not track it: settlement then decides
+    /// every date of its range again (as `pec settle --full` does).
+    fn usage_sources(
+        &self,
+        _partner_id: &str,
+        _customer_id: &str,
+        _from: NaiveDate,
+        _through: NaiveDate,
+    ) -> StoreResult<Option<Vec<UsageSource>>> {
+        Ok(None)
+    }
 }
 
 /// Access snapshots, kept as received (normalised) and replayed in `takenAt` order.
@@ -240,6 +252,39 @@ impl Append {
     }
 }
 
+/// What the last settlement of a customer-date saw, so that the next run can skip the date
+/// when nothing it depends on has changed (incremental settlement).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayMark {
+    pub usage_date: NaiveDate,
+    /// Bumped by every write to the customer-date's ledger: a mark is replaced only by a writer
+    /// that read this version (compare and set), so a mark always describes the heads as they
+    /// are.
+    pub version: u64,
+    /// [`crate::settle`]'s fingerprint of the inputs the date was last settled from; empty when
+    /// the date was written without one (it is then settled again by the next run).
+    pub fingerprint: String,
+}
+
+/// A mark to set with an append: conditional on the version read before planning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkUpdate {
+    pub partner_id: String,
+    pub customer_id: String,
+    pub usage_date: NaiveDate,
+    /// The version read (`None`: the date had no mark).
+    pub expected_version: Option<u64>,
+    pub fingerprint: String,
+}
+
+/// Where a customer's current usage of a date comes from: one accepted upload per subscription.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UsageSource {
+    pub usage_date: NaiveDate,
+    pub subscription_id: String,
+    pub upload_id: String,
+}
+
 /// Which entries to read.
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {
@@ -259,7 +304,8 @@ pub trait LedgerStore {
     /// stored head being the one the entry chains to (no head for seq 0). On any mismatch
     /// nothing is written.
     fn append(&self, batch: &[Append]) -> StoreResult<AppendOutcome>;
-    /// Entries matching the filter, ordered by resource-day then seq.
+    /// Entries matching the filter, each resource-day's together and in seq order (resource-days
+    /// in an order of the store's choosing).
     fn for_each_entry(
         &self,
         filter: &EntryFilter,
@@ -273,8 +319,28 @@ pub trait LedgerStore {
         to: DateTime<Utc>,
         visit: &mut dyn FnMut(Entry) -> StoreResult<()>,
     ) -> StoreResult<()>;
-    /// Every head, in the same order as `for_each_entry` with an empty filter.
+    /// Every head.
     fn for_each_head(&self, visit: &mut dyn FnMut(Head) -> StoreResult<()>) -> StoreResult<()>;
+    /// The marks of a customer's dates in the range, in date order. `None` from a store that
+    /// keeps none: settlement then decides every date of its range again.
+    fn day_marks(
+        &self,
+        _partner_id: &str,
+        _customer_id: &str,
+        _from: NaiveDate,
+        _through: NaiveDate,
+    ) -> StoreResult<Option<Vec<DayMark>>> {
+        Ok(None)
+    }
+    /// [`LedgerStore::append`], and in the same transaction sets each mark if its version is
+    /// still the one expected (else nothing is written: `Conflict`). A store that keeps no marks
+    /// only appends.
+    fn append_marked(&self, batch: &[Append], _marks: &[MarkUpdate]) -> StoreResult<AppendOutcome> {
+        if batch.is_empty() {
+            return Ok(AppendOutcome::Appended);
+        }
+        self.append(batch)
+    }
 }
 
 /// Partners and their webhook secrets.
