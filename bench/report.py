@@ -138,6 +138,32 @@ if nights:
           f"({s['entries']:,} entries): {s['bytesPerResourceDay']:,} bytes per resource-day.")
     print()
 
+uploads = sorted((int(k.split(".")[-1]), v) for k, v in results.items() if k.startswith("upload.pec."))
+if uploads:
+    print("### 5. The durable upload against DuckDB (the first N rows of one file)")
+    print()
+    print("| rows | file | pec usage upload (committed, synced) | peak RSS | DuckDB DECIMAL, threads=1 | pec ÷ DuckDB |")
+    print("|---:|---:|---:|---:|---:|---:|")
+
+    def seconds(wall):
+        parts = [float(p) for p in wall.split(":")]
+        return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+
+    first = None
+    for rows, u in uploads:
+        duck = results.get(f"upload.duckdb.decimal.t1.{rows}", {}).get("seconds")
+        ours = seconds(u["wall"])
+        ratio = f"{duck / ours:.2f}× as fast" if duck else "n/a"
+        print(f"| {rows:,} | {u['bytes'] / 1e6:,.0f} MB | {ours:.2f} s | {u['maxRssKiB'] / 1024:.0f} MiB | "
+              f"{duck:.2f} s | {ratio} |" if duck else f"| {rows:,} | | {ours:.2f} s | | | |")
+        first = first or (rows, ours)
+    if len(uploads) > 1:
+        (r0, t0), (r1, u1) = first, uploads[-1]
+        t1 = seconds(u1["wall"])
+        print()
+        print(f"{r1 / r0:.0f}× the rows took {t1 / t0:.1f}× the time.")
+    print()
+
 if failures:
     print("ANSWERS DIFFER:", *failures, sep="\n", file=sys.stderr)
     sys.exit(1)

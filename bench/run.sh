@@ -9,7 +9,7 @@
 #
 # BENCH_BASELINE_BIN=DIR (a directory holding an earlier build's pec-bench) also runs that build
 # on the same inputs, for before/after ratios of an optimisation.
-# BENCH_PARTS="ingest engine e2e nights" (the default) selects the parts to run; BENCH_KEEP_RESULTS=1
+# BENCH_PARTS="ingest engine e2e nights upload" (the default) selects the parts to run; BENCH_KEEP_RESULTS=1
 # adds to the previous run's results instead of starting afresh.
 #
 # Work files go to $BENCH_DIR (default ${CARGO_TARGET_DIR:-target}/bench), and so do temporary
@@ -22,7 +22,7 @@ mkdir -p "$TARGET"
 TARGET=$(cd "$TARGET" && pwd)
 DIR="${BENCH_DIR:-$TARGET/bench}"
 DUCKDB_VERSION=1.5.6
-PARTS=" ${BENCH_PARTS:-ingest engine e2e nights} "
+PARTS=" ${BENCH_PARTS:-ingest engine e2e nights upload} "
 part() { [[ "$PARTS" == *" $1 "* ]]; }
 
 if [[ "${BENCH_SCALE:-}" == "full" ]]; then
@@ -42,7 +42,7 @@ pec_venv_install bench "duckdb==$DUCKDB_VERSION"
 PY="$PEC_VENV/bin/python"
 
 echo "== cargo build --release"
-if part ingest || part e2e || part nights; then
+if part ingest || part e2e || part nights || part upload; then
   cargo build --release --quiet -p pec-cli -p pec-bench
 else
   cargo build --release --quiet -p pec-bench # the engine part needs no `pec`
@@ -57,6 +57,12 @@ record() { # name json
   printf '{"name":"%s","result":%s}\n' "$1" "$2" >>"$RESULTS"
   printf '%-28s %s\n' "$1" "$2"
 }
+concat_usage() { # GEN: every generated usage file as one file (one header)
+  local first=1 f
+  for f in "$1"/usage/*/*.csv; do
+    if [[ $first == 1 ]]; then cat "$f"; first=0; else tail -n +2 "$f"; fi
+  done
+}
 partner_of() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['partners'][0]['partnerId'])" "$1/manifest.json"; }
 
 # ---------------------------------------------------------------------------------------------
@@ -68,10 +74,7 @@ rm -rf "$GEN"
   --resources 20 --days "$INGEST_DAYS" --snapshot-hours 24 >/dev/null
 PARTNER=$(partner_of "$GEN")
 FILE="$DIR/usage.csv"
-first=1
-for f in "$GEN"/usage/*/*.csv; do
-  if [[ $first == 1 ]]; then cat "$f"; first=0; else tail -n +2 "$f"; fi
-done >"$FILE"
+concat_usage "$GEN" >"$FILE"
 rm -rf "$GEN"
 gzip -1 -c "$FILE" >"$FILE.gz"
 ls -la "$FILE" "$FILE.gz"
@@ -153,6 +156,36 @@ echo "== 4. night by night: a generated month ($NIGHTS_ARGS), one night at a tim
 "$PY" bench/nights.py "$PEC" "$DIR/nights" $NIGHTS_ARGS | tee "$DIR/nights.jsonl"
 record nights "$("$PY" -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1])]; print(json.dumps({'nights': [x for x in l if 'night' in x], 'summary': l[-1]}))" "$DIR/nights.jsonl")"
 rm -rf "$DIR/nights"
+fi
+
+# ---------------------------------------------------------------------------------------------
+if part upload; then
+UPLOAD_ROWS=${BENCH_UPLOAD_ROWS:-"100000 1000000"}
+echo "== 5. the durable upload: the first N rows of one file ($UPLOAD_ROWS), pec against DuckDB"
+GEN="$DIR/upload-gen"
+rm -rf "$GEN"
+# 1,000 customers x 5 subscriptions x 20 resources, 7 days: about 1.05 M rows.
+"$PEC" generate --out "$GEN" --partners 1 --customers 1000 --subscriptions 5 \
+  --resources 20 --days 7 --snapshot-hours 24 >/dev/null
+PARTNER=$(partner_of "$GEN")
+ALL="$DIR/upload-all.csv"
+concat_usage "$GEN" >"$ALL"
+rm -rf "$GEN"
+for rows in $UPLOAD_ROWS; do
+  FILE="$DIR/upload-$rows.csv"
+  head -n "$((rows + 1))" "$ALL" >"$FILE"
+  cat "$FILE" >/dev/null # warm the page cache for both readers alike
+  record "upload.duckdb.decimal.t1.$rows" "$("$PY" bench/duck.py ingest "$FILE" 1 decimal)"
+  data="$DIR/upload-data"
+  rm -rf "$data"
+  /usr/bin/time -v -o "$DIR/time.txt" "$PEC" --data-dir "$data" usage upload "$FILE" --partner "$PARTNER" >"$DIR/receipt.json"
+  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/time.txt")
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$DIR/time.txt")
+  status=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['status'])" "$DIR/receipt.json")
+  record "upload.pec.$rows" "{\"rows\":$rows,\"bytes\":$(stat -c %s "$FILE"),\"maxRssKiB\":$rss,\"wall\":\"$wall\",\"status\":\"$status\"}"
+  rm -rf "$data" "$FILE"
+done
+rm -f "$ALL"
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -326,6 +326,29 @@ pub fn suite(store: &dyn Store) {
         })
         .unwrap();
     assert_eq!(seen, vec![earlier.clone(), later.clone()]);
+    // From a time on: the latest snapshot at or before it, then the later ones.
+    let since = |at: &str| {
+        let mut seen = Vec::new();
+        store
+            .for_each_snapshot_since(P, C1, t(at), &mut |s| {
+                seen.push(s.snapshot_id);
+                Ok(())
+            })
+            .unwrap();
+        seen
+    };
+    let both = vec![earlier.snapshot_id.clone(), later.snapshot_id.clone()];
+    assert_eq!(since("2026-09-01T00:00:00Z"), both);
+    assert_eq!(since("2026-09-01T06:00:00Z"), both);
+    assert_eq!(since("2026-09-02T00:00:00Z"), both);
+    assert_eq!(
+        since("2026-09-02T06:00:00Z"),
+        vec![later.snapshot_id.clone()]
+    );
+    assert_eq!(
+        since("2026-09-30T00:00:00Z"),
+        vec![later.snapshot_id.clone()]
+    );
 
     // ---- ledger: conditional appends ----
     let posted = t("2026-09-05T02:00:00Z");

@@ -783,6 +783,7 @@ fn end_to_end_matches_the_embedded_store() {
     let local_opts = SettleOptions {
         run_id: "local".into(),
         full: false,
+        batch_entries: pec_ledger::settle::BATCH_ENTRIES,
         ..SettleOptions::new(&config, plan.through, Some(plan.from), settle_now)
     };
     let local = settle(&sqlite, &config, &local_opts).unwrap();

@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 
 use support::{holdings, json, pec, usage_file, usage_row, PARTNER, SUB};
 
-const SETTLE: [&str; 7] = [
+/// Small batches: the run commits many times, so kills land between commits.
+const SETTLE: [&str; 9] = [
     "settle",
+    "--batch-entries",
+    "25",
     "--from",
     "2026-09-01",
     "--through",

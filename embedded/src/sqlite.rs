@@ -303,6 +303,33 @@ impl SnapshotStore for SqliteStore {
         }
         Ok(())
     }
+
+    fn for_each_snapshot_since(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+        since: DateTime<Utc>,
+        visit: &mut dyn FnMut(Snapshot) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT snapshot FROM snapshots WHERE partner_id = ?1 AND customer_id = ?2 \
+                 AND taken_at >= coalesce((SELECT max(taken_at) FROM snapshots \
+                 WHERE partner_id = ?1 AND customer_id = ?2 AND taken_at <= ?3), '') \
+                 ORDER BY taken_at, snapshot_id",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![partner_id, customer_id, ts(since)], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(backend)?;
+        for row in rows {
+            visit(from_json(&row.map_err(backend)?)?)?;
+        }
+        Ok(())
+    }
 }
 
 impl SqliteStore {

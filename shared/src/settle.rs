@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 
-/// About how many entries one transaction appends.
-const BATCH_ENTRIES: usize = 5_000;
+/// About how many entries one transaction appends, by default.
+pub const BATCH_ENTRIES: usize = 5_000;
 
 /// What a settlement run covers.
 #[derive(Debug, Clone)]
@@ -33,6 +33,9 @@ pub struct SettleOptions {
     /// Decide every resource-day of the range again (`pec settle --full`), not only the
     /// customer-dates whose inputs changed since they were last settled.
     pub full: bool,
+    /// About how many entries one transaction appends ([`BATCH_ENTRIES`] by default; at least
+    /// one customer-date per transaction).
+    pub batch_entries: usize,
 }
 
 impl SettleOptions {
@@ -52,6 +55,7 @@ impl SettleOptions {
             now,
             run_id: uuid::Uuid::new_v4().to_string(),
             full: false,
+            batch_entries: BATCH_ENTRIES,
         }
     }
 }
@@ -344,6 +348,30 @@ pub fn load_access<S: SnapshotStore + ?Sized>(
     Ok(builder.finish())
 }
 
+/// A customer's access as it bears on usage dates from `from` on: replayed from the latest
+/// snapshot taken at or before `from` 00:00 UTC, so that a night's work does not grow with the
+/// history kept. A held run that began before that snapshot starts at it instead, which
+/// changes nothing from `from` on; the one difference from [`load_access`] is an assignment
+/// whose `createdOn` is later than a listing of it before that snapshot (a snapshot that lists
+/// an assignment before it was created), whose interval then starts at its `createdOn`.
+pub fn load_access_from<S: SnapshotStore + ?Sized>(
+    store: &S,
+    config: &Config,
+    partner_id: &str,
+    customer_id: &str,
+    from: NaiveDate,
+) -> Result<CustomerAccess, StoreError> {
+    let Some(since) = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc()) else {
+        return load_access(store, config, partner_id, customer_id);
+    };
+    let mut builder = AccessBuilder::new(config.max_snapshot_gap());
+    store.for_each_snapshot_since(partner_id, customer_id, since, &mut |s| {
+        builder.push(&s);
+        Ok(())
+    })?;
+    Ok(builder.finish())
+}
+
 /// The entries one customer-day needs, given the heads as they are now.
 fn plan_day(
     usage: Vec<UsageAggregate>,
@@ -444,30 +472,45 @@ fn settle_customers_with_progress<S: Store + ?Sized>(
     };
     tracing::info!(run_id = %opts.run_id, from = %opts.from, through = %opts.through,
         customers = customers.len(), full = opts.full, "settlement started");
-    for (i, (partner, customer)) in customers.iter().enumerate() {
-        let access = load_access(store, config, partner, customer)?;
-        let access = PreparedAccess::new(&access, &roles);
-        // Customer-dates are planned and appended in chunks of about BATCH_ENTRIES entries, each
-        // chunk in one transaction with the marks of its dates; a chunk that loses a race with
-        // another writer is selected and planned again.
-        let mut next = Some(opts.from);
-        let mut attempts = 0;
-        let mut first = true;
-        while let Some(start) = next {
-            let selection = select_days(store, &access, &base, opts, partner, customer, start)?;
-            if first {
-                summary.customer_days_unchanged += selection.unchanged;
-                first = false;
+    // Customer-dates are planned in order and appended in batches of about `batch_entries`
+    // entries, each batch in one transaction with the marks of its dates (a batch may span
+    // customers, and a customer batches). A batch that loses a race with another writer is
+    // selected and planned again from where it began.
+    let mut cursor = (0usize, opts.from);
+    let mut access: Option<(usize, CustomerAccess)> = None;
+    let mut counted = 0usize; // customers whose unchanged dates are counted
+    let mut attempts = 0;
+    // What the last batch that lost a race would have written: a retry that would write the
+    // same again means no writer moved on, and only those count towards giving up.
+    let mut lost: Option<Vec<String>> = None;
+    while cursor.0 < customers.len() {
+        let mut batch = Vec::new();
+        let mut marks = Vec::new();
+        let mut count = 0;
+        let mut days = 0;
+        let (mut c, mut from) = cursor;
+        let next = loop {
+            let (partner, customer) = &customers[c];
+            if access.as_ref().map(|(i, _)| *i) != Some(c) {
+                access = Some((
+                    c,
+                    load_access_from(store, config, partner, customer, opts.from)?,
+                ));
             }
-            let mut batch = Vec::new();
-            let mut marks = Vec::new();
-            let mut count = 0;
-            let mut days = 0;
+            let Some((_, loaded)) = &access else {
+                unreachable!("loaded above")
+            };
+            let prepared = PreparedAccess::new(loaded, &roles);
+            let selection = select_days(store, &prepared, &base, opts, partner, customer, from)?;
+            if c >= counted {
+                summary.customer_days_unchanged += selection.unchanged;
+                counted = c + 1;
+            }
             let mut planned = selection.days.iter().peekable();
-            while let Some(day) = planned.next_if(|_| batch.len() < BATCH_ENTRIES) {
+            while let Some(day) = planned.next_if(|_| batch.len() < opts.batch_entries.max(1)) {
                 let usage = store.current_usage(partner, customer, day.date)?;
                 let heads = store.heads(partner, customer, day.date)?;
-                let (entries, n) = plan_day(usage, &heads, &access, config, opts);
+                let (entries, n) = plan_day(usage, &heads, &prepared, config, opts);
                 batch.extend(entries);
                 count += n;
                 days += 1;
@@ -475,44 +518,69 @@ fn settle_customers_with_progress<S: Store + ?Sized>(
                     marks.push(m.clone());
                 }
             }
-            let resume = planned.peek().map(|d| d.date);
-            match store.append_marked(&batch, &marks)? {
-                AppendOutcome::Appended => {
-                    attempts = 0;
-                    summary.customer_days += days;
-                    summary.resource_days += count;
-                    summary.unchanged += count - batch.len() as u64;
-                    summary.entries_appended += batch.len() as u64;
-                    for Append { entry: e, .. } in &batch {
-                        match e.kind {
-                            EntryKind::Settlement => summary.settlements += 1,
-                            EntryKind::Adjustment => summary.adjustments += 1,
-                        }
-                        summary.earned_credit_delta += e.figures.earned_credit;
-                        summary.lost_credit_delta += e.figures.lost_credit;
-                        let c = summary
-                            .credit_by_currency
-                            .entry(e.key.currency.clone())
-                            .or_default();
-                        c.earned_credit_delta += e.figures.earned_credit;
-                        c.lost_credit_delta += e.figures.lost_credit;
+            if let Some(d) = planned.peek() {
+                break (c, d.date);
+            }
+            c += 1;
+            from = opts.from;
+            if c == customers.len() || batch.len() >= opts.batch_entries.max(1) {
+                break (c, from);
+            }
+        };
+        match store.append_marked(&batch, &marks)? {
+            AppendOutcome::Appended => {
+                attempts = 0;
+                lost = None;
+                summary.customer_days += days;
+                summary.resource_days += count;
+                summary.unchanged += count - batch.len() as u64;
+                summary.entries_appended += batch.len() as u64;
+                for Append { entry: e, .. } in &batch {
+                    match e.kind {
+                        EntryKind::Settlement => summary.settlements += 1,
+                        EntryKind::Adjustment => summary.adjustments += 1,
                     }
-                    next = resume;
+                    summary.earned_credit_delta += e.figures.earned_credit;
+                    summary.lost_credit_delta += e.figures.lost_credit;
+                    let c = summary
+                        .credit_by_currency
+                        .entry(e.key.currency.clone())
+                        .or_default();
+                    c.earned_credit_delta += e.figures.earned_credit;
+                    c.lost_credit_delta += e.figures.lost_credit;
                 }
-                AppendOutcome::Conflict => {
+                if next.0 > cursor.0 {
+                    progress(next.0, customers.len());
+                }
+                cursor = next;
+            }
+            AppendOutcome::Conflict => {
+                summary.conflicts_retried += 1;
+                let attempt: Vec<String> = batch
+                    .iter()
+                    .map(|a| format!("{} {}", a.entry.key, a.entry.seq))
+                    .chain(marks.iter().map(|m| {
+                        format!(
+                            "{} {} {} {:?}",
+                            m.partner_id, m.customer_id, m.usage_date, m.expected_version
+                        )
+                    }))
+                    .collect();
+                if lost.as_ref() == Some(&attempt) {
                     attempts += 1;
-                    summary.conflicts_retried += 1;
-                    if attempts >= 10 {
-                        return Err(StoreError::Backend(format!(
-                            "another settlement keeps writing {partner} {customer} from {start}; try again"
-                        )));
-                    }
+                } else {
+                    attempts = 1;
+                    lost = Some(attempt);
+                }
+                if attempts >= 10 {
+                    let (partner, customer) = &customers[cursor.0];
+                    return Err(StoreError::Backend(format!(
+                        "another settlement keeps writing {partner} {customer} from {}; try again",
+                        cursor.1
+                    )));
                 }
             }
         }
-        tracing::debug!(run_id = %opts.run_id, partner_id = %partner, customer_id = %customer,
-            "customer settled");
-        progress(i + 1, customers.len());
     }
     log_finished(&summary);
     Ok(summary)

@@ -107,6 +107,8 @@ fn opts(from: NaiveDate, through: NaiveDate, now: DateTime<Utc>, full: bool) -> 
         now,
         run_id: format!("run-{now}"),
         full,
+        // Small batches: a night's work spans several transactions and customers.
+        batch_entries: 40,
     }
 }
 

@@ -71,6 +71,7 @@ fn a_format_1_data_directory_is_upgraded_in_place_and_reads_the_same() {
         now: t(now),
         run_id: format!("after-upgrade-{now}"),
         full: false,
+        batch_entries: pec_ledger::settle::BATCH_ENTRIES,
     };
     let again = settle(&store, &config, &opts("2026-12-01T02:00:00Z")).unwrap();
     assert_eq!((again.entries_appended, again.customer_days), (0, 2));

@@ -140,6 +140,7 @@ pub fn settle_shard(
         now,
         run_id: message.run_id.clone(),
         full: false,
+        batch_entries: pec_ledger::settle::BATCH_ENTRIES,
     };
     Ok(settle_customers(
         &aws.store,

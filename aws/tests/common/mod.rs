@@ -180,6 +180,7 @@ pub fn run(
         now: t(now),
         run_id: run_id.to_string(),
         full: false,
+        batch_entries: pec_ledger::settle::BATCH_ENTRIES,
     }
 }
 

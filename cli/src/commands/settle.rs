@@ -25,6 +25,11 @@ pub struct SettleArgs {
     /// or configuration changed since they were last settled are read.
     #[arg(long)]
     full: bool,
+    /// About how many entries each transaction appends (default 5000). Smaller batches commit
+    /// more often; a run killed half way keeps every batch it committed.
+    #[arg(long, value_name = "N", default_value_t = pec_ledger::settle::BATCH_ENTRIES as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    batch_entries: u32,
 }
 
 pub fn run(ctx: &Context, args: SettleArgs) -> Result<ExitStatus, Failure> {
@@ -33,6 +38,7 @@ pub fn run(ctx: &Context, args: SettleArgs) -> Result<ExitStatus, Failure> {
         from,
         now,
         full,
+        batch_entries,
     } = args;
     if let Some(f) = from {
         if f > through {
@@ -56,6 +62,7 @@ pub fn run(ctx: &Context, args: SettleArgs) -> Result<ExitStatus, Failure> {
     let store = backend.store();
     let mut opts = SettleOptions::new(&config, through, from, now.unwrap_or(clock));
     opts.full = full;
+    opts.batch_entries = batch_entries as usize;
     let bar = progress::settling();
     let summary = settle_with_progress(store, &config, &opts, &mut progress::track(&bar));
     bar.finish_and_clear();

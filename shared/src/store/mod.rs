@@ -235,6 +235,40 @@ pub trait SnapshotStore {
         customer_id: &str,
         visit: &mut dyn FnMut(Snapshot) -> StoreResult<()>,
     ) -> StoreResult<()>;
+    /// The snapshots of (partner, customer) from the latest one taken at or before `since`
+    /// (all of those taken at that instant) on, in `takenAt` order: what access from `since` on
+    /// is built from. The default reads every snapshot and skips the older ones.
+    fn for_each_snapshot_since(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+        since: DateTime<Utc>,
+        visit: &mut dyn FnMut(Snapshot) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut before: Vec<Snapshot> = Vec::new();
+        let mut started = false;
+        self.for_each_snapshot(partner_id, customer_id, &mut |s| {
+            if started {
+                return visit(s);
+            }
+            if s.taken_at <= since {
+                if before.first().is_some_and(|b| b.taken_at != s.taken_at) {
+                    before.clear();
+                }
+                before.push(s);
+                return Ok(());
+            }
+            started = true;
+            for b in before.drain(..) {
+                visit(b)?;
+            }
+            visit(s)
+        })?;
+        for b in before {
+            visit(b)?;
+        }
+        Ok(())
+    }
 }
 
 /// An entry to append and its resource-day's head after it.
