@@ -10,6 +10,7 @@ use pec_embedded::SqliteStore;
 use pec_ledger::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
 use pec_ledger::reasons::{DayStatus, LossReason};
 use pec_ledger::snapshot::parse_snapshot;
+use pec_ledger::store::{AccessCheckpoint, SnapshotStore as _};
 use pec_ledger::store::{
     Append, AppendOutcome, CommitOutcome, EntryFilter, LedgerStore, PutSnapshotOutcome, Store,
     UploadRecord, UsageAggregate, UsageKey, WebhookSecret,
@@ -326,29 +327,42 @@ pub fn suite(store: &dyn Store) {
         })
         .unwrap();
     assert_eq!(seen, vec![earlier.clone(), later.clone()]);
-    // From a time on: the latest snapshot at or before it, then the later ones.
-    let since = |at: &str| {
+    // After a position: the later ones, provided the count at or before it is as expected.
+    let after = |at: &str, id: &str, before: u64| {
         let mut seen = Vec::new();
-        store
-            .for_each_snapshot_since(P, C1, t(at), &mut |s| {
+        let in_order = store
+            .for_each_snapshot_after(P, C1, (t(at), id), before, &mut |s| {
                 seen.push(s.snapshot_id);
                 Ok(())
             })
             .unwrap();
-        seen
+        in_order.then_some(seen)
     };
-    let both = vec![earlier.snapshot_id.clone(), later.snapshot_id.clone()];
-    assert_eq!(since("2026-09-01T00:00:00Z"), both);
-    assert_eq!(since("2026-09-01T06:00:00Z"), both);
-    assert_eq!(since("2026-09-02T00:00:00Z"), both);
+    let (e, l) = (earlier.snapshot_id.clone(), later.snapshot_id.clone());
+    assert_eq!(after("2026-09-01T06:00:00Z", &e, 1), Some(vec![l.clone()]));
     assert_eq!(
-        since("2026-09-02T06:00:00Z"),
-        vec![later.snapshot_id.clone()]
+        after("2026-09-01T06:00:00Z", "0", 0),
+        Some(vec![e.clone(), l.clone()])
     );
-    assert_eq!(
-        since("2026-09-30T00:00:00Z"),
-        vec![later.snapshot_id.clone()]
-    );
+    assert_eq!(after("2026-09-02T06:00:00Z", &l, 2), Some(vec![]));
+    // One more at or before the position than expected: out of order, nothing visited.
+    assert_eq!(after("2026-09-02T06:00:00Z", &l, 1), None);
+    assert_eq!(after("2026-09-01T06:00:00Z", &e, 0), None);
+    // Checkpoints: none at first, then the last one kept per customer.
+    assert_eq!(store.access_checkpoint(P, C1).unwrap(), None);
+    let checkpoint = |n: u64| AccessCheckpoint {
+        partner_id: P.into(),
+        customer_id: C1.into(),
+        taken_at: t("2026-09-02T06:00:00Z"),
+        snapshot_id: l.clone(),
+        snapshots: n,
+        state: format!("state {n}"),
+    };
+    store.put_access_checkpoints(&[checkpoint(1)]).unwrap();
+    store.put_access_checkpoints(&[checkpoint(2)]).unwrap();
+    let kept = store.access_checkpoint(P, C1).unwrap();
+    // A store that keeps none (DynamoDB for now) answers None.
+    assert!(kept.is_none() || kept == Some(checkpoint(2)), "{kept:?}");
 
     // ---- ledger: conditional appends ----
     let posted = t("2026-09-05T02:00:00Z");
@@ -540,6 +554,12 @@ fn sqlite_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_dir(dir.path()).unwrap();
     suite(&store);
+    // The embedded store keeps access checkpoints: the suite's last one.
+    let kept = store
+        .access_checkpoint(P, C1)
+        .unwrap()
+        .expect("a checkpoint");
+    assert_eq!((kept.snapshots, kept.state.as_str()), (2, "state 2"));
 }
 
 #[test]

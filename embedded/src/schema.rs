@@ -164,6 +164,18 @@ CREATE TABLE IF NOT EXISTS settled_days (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS settled_days_by_date ON settled_days (usage_date, partner_id, customer_id);
 
+-- Where replaying each customer's snapshots got to (a cache: settlement carries on from it
+-- instead of replaying every snapshot, and starts over when a snapshot arrived out of order).
+CREATE TABLE IF NOT EXISTS access_checkpoints (
+    partner_id  TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    taken_at    TEXT NOT NULL,
+    snapshot_id TEXT NOT NULL,
+    snapshots   INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    PRIMARY KEY (partner_id, customer_id)
+);
+
 CREATE TABLE IF NOT EXISTS webhook_secrets (
     partner_id TEXT NOT NULL,
     secret     TEXT NOT NULL,
@@ -203,7 +215,8 @@ pub fn prepare(conn: &mut Connection) -> StoreResult<()> {
         )));
     }
     if version == FORMAT {
-        return Ok(());
+        // Tables added within format 2 (all `IF NOT EXISTS`).
+        return conn.execute_batch(SCHEMA).map_err(backend);
     }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)

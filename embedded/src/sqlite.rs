@@ -192,7 +192,8 @@ impl UsageStore for SqliteStore {
         let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT b.subscription_id, b.customer_id, b.body FROM usage_current c JOIN usage_blocks b \
+                "SELECT b.subscription_id, b.customer_id, b.body \
+                 FROM usage_current c INDEXED BY usage_current_by_customer JOIN usage_blocks b \
                  ON b.upload_id = c.upload_id AND b.subscription_id = c.subscription_id AND b.usage_date = c.usage_date \
                  WHERE c.partner_id = ?1 AND c.customer_id = ?2 AND c.usage_date = ?3 AND b.partner_id = ?1",
             )
@@ -304,31 +305,101 @@ impl SnapshotStore for SqliteStore {
         Ok(())
     }
 
-    fn for_each_snapshot_since(
+    fn for_each_snapshot_after(
         &self,
         partner_id: &str,
         customer_id: &str,
-        since: DateTime<Utc>,
+        (taken_at, snapshot_id): (DateTime<Utc>, &str),
+        before: u64,
         visit: &mut dyn FnMut(Snapshot) -> StoreResult<()>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let conn = self.conn()?;
+        let at = ts(taken_at);
+        let counted: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM snapshots WHERE partner_id = ?1 AND customer_id = ?2 \
+                 AND (taken_at < ?3 OR (taken_at = ?3 AND snapshot_id <= ?4))",
+            )
+            .map_err(backend)?
+            .query_row(params![partner_id, customer_id, at, snapshot_id], |r| {
+                r.get(0)
+            })
+            .map_err(backend)?;
+        if counted as u64 != before {
+            return Ok(false);
+        }
         let mut stmt = conn
             .prepare_cached(
                 "SELECT snapshot FROM snapshots WHERE partner_id = ?1 AND customer_id = ?2 \
-                 AND taken_at >= coalesce((SELECT max(taken_at) FROM snapshots \
-                 WHERE partner_id = ?1 AND customer_id = ?2 AND taken_at <= ?3), '') \
-                 ORDER BY taken_at, snapshot_id",
+                 AND (taken_at > ?3 OR (taken_at = ?3 AND snapshot_id > ?4)) ORDER BY taken_at, snapshot_id",
             )
             .map_err(backend)?;
         let rows = stmt
-            .query_map(params![partner_id, customer_id, ts(since)], |r| {
+            .query_map(params![partner_id, customer_id, at, snapshot_id], |r| {
                 r.get::<_, String>(0)
             })
             .map_err(backend)?;
         for row in rows {
             visit(from_json(&row.map_err(backend)?)?)?;
         }
-        Ok(())
+        Ok(true)
+    }
+
+    fn access_checkpoint(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+    ) -> StoreResult<Option<AccessCheckpoint>> {
+        let conn = self.conn()?;
+        let found: Option<(String, String, i64, String)> = conn
+            .prepare_cached(
+                "SELECT taken_at, snapshot_id, snapshots, state FROM access_checkpoints \
+                 WHERE partner_id = ?1 AND customer_id = ?2",
+            )
+            .map_err(backend)?
+            .query_row(params![partner_id, customer_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .map_err(backend)?;
+        let Some((taken_at, snapshot_id, snapshots, state)) = found else {
+            return Ok(None);
+        };
+        Ok(Some(AccessCheckpoint {
+            partner_id: partner_id.to_string(),
+            customer_id: customer_id.to_string(),
+            taken_at: rows::parse_ts(&taken_at)?,
+            snapshot_id,
+            snapshots: snapshots as u64,
+            state,
+        }))
+    }
+
+    fn put_access_checkpoints(&self, checkpoints: &[AccessCheckpoint]) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(backend)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO access_checkpoints (partner_id, customer_id, taken_at, snapshot_id, snapshots, state) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (partner_id, customer_id) DO UPDATE SET \
+                     taken_at = excluded.taken_at, snapshot_id = excluded.snapshot_id, \
+                     snapshots = excluded.snapshots, state = excluded.state",
+                )
+                .map_err(backend)?;
+            for c in checkpoints {
+                stmt.execute(params![
+                    c.partner_id,
+                    c.customer_id,
+                    rows::exact_ts(c.taken_at),
+                    c.snapshot_id,
+                    c.snapshots as i64,
+                    c.state
+                ])
+                .map_err(backend)?;
+            }
+        }
+        tx.commit().map_err(backend)
     }
 }
 

@@ -142,7 +142,8 @@ pub fn same_assignment(a: &Assignment, b: &Assignment) -> bool {
 }
 
 /// The builder's state for one assignment identity.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Tracked {
     /// The assignment as first listed (scope normalised).
     assignment: Assignment,
@@ -240,14 +241,20 @@ impl AccessBuilder {
 
     /// The held assignments, in order of first listing, and the latest `takenAt`.
     pub fn finish(self) -> CustomerAccess {
+        self.access()
+    }
+
+    /// What [`AccessBuilder::finish`] gives, leaving the builder as it is (more snapshots may be
+    /// pushed after).
+    pub fn access(&self) -> CustomerAccess {
         let held = self
             .tracked
-            .into_iter()
+            .iter()
             .map(|tr| {
                 let intervals = match tr.assignment.created_on {
                     Some(c) => vec![Interval::new(c.min(tr.run.start), tr.run.end)],
                     None => {
-                        let mut v = tr.closed;
+                        let mut v = tr.closed.clone();
                         v.push(tr.run);
                         // Runs are already ordered; this only merges runs that meet (snapshots
                         // with equal `takenAt`).
@@ -255,7 +262,7 @@ impl AccessBuilder {
                     }
                 };
                 HeldAssignment {
-                    assignment: tr.assignment,
+                    assignment: tr.assignment.clone(),
                     intervals,
                 }
             })
@@ -265,6 +272,55 @@ impl AccessBuilder {
             latest_snapshot: self.latest,
         }
     }
+
+    /// How many snapshots were pushed (taken in order; an older one ignored is not counted).
+    pub fn snapshots(&self) -> u64 {
+        self.seq
+    }
+
+    /// The builder's whole state as text (JSON), to carry on from later with
+    /// [`AccessBuilder::from_state`] instead of pushing every snapshot again.
+    pub fn to_state(&self) -> String {
+        let state = BuilderState {
+            max_gap_seconds: self.max_gap.num_seconds(),
+            tracked: self.tracked.clone(),
+            seq: self.seq,
+            latest: self.latest,
+        };
+        serde_json::to_string(&state).unwrap_or_default()
+    }
+
+    /// A builder in the state [`AccessBuilder::to_state`] wrote: pushing the snapshots that came
+    /// after gives what pushing them all would. `None` when the text is not such a state or was
+    /// written for another `max_gap`.
+    pub fn from_state(text: &str, max_gap: Duration) -> Option<AccessBuilder> {
+        let state: BuilderState = serde_json::from_str(text).ok()?;
+        if state.max_gap_seconds != max_gap.num_seconds() {
+            return None;
+        }
+        let mut index = HashMap::with_capacity(state.tracked.len());
+        for (i, tr) in state.tracked.iter().enumerate() {
+            let a = &tr.assignment;
+            index.insert(Identity::of(a, &a.scope), i);
+        }
+        Some(AccessBuilder {
+            max_gap,
+            index,
+            tracked: state.tracked,
+            seq: state.seq,
+            latest: state.latest,
+        })
+    }
+}
+
+/// [`AccessBuilder`]'s state as [`AccessBuilder::to_state`] writes it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BuilderState {
+    max_gap_seconds: i64,
+    tracked: Vec<Tracked>,
+    seq: u64,
+    latest: Option<DateTime<Utc>>,
 }
 
 /// A resource-day's access verdict.

@@ -7,8 +7,8 @@ use crate::decimal::write_amount;
 use crate::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
 use crate::reasons::{DayStatus, IneligibleReason, LossReason};
 use crate::store::{
-    Append, AppendOutcome, DayMark, MarkUpdate, SnapshotStore, Store, StoreError, UsageAggregate,
-    UsageSource,
+    AccessCheckpoint, Append, AppendOutcome, DayMark, MarkUpdate, SnapshotStore, Store, StoreError,
+    UsageAggregate, UsageSource,
 };
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -348,28 +348,71 @@ pub fn load_access<S: SnapshotStore + ?Sized>(
     Ok(builder.finish())
 }
 
-/// A customer's access as it bears on usage dates from `from` on: replayed from the latest
-/// snapshot taken at or before `from` 00:00 UTC, so that a night's work does not grow with the
-/// history kept. A held run that began before that snapshot starts at it instead, which
-/// changes nothing from `from` on; the one difference from [`load_access`] is an assignment
-/// whose `createdOn` is later than a listing of it before that snapshot (a snapshot that lists
-/// an assignment before it was created), whose interval then starts at its `createdOn`.
-pub fn load_access_from<S: SnapshotStore + ?Sized>(
+/// A customer's access, carried on from its last checkpoint when the store keeps one and no
+/// snapshot arrived out of order since (the same as replaying every snapshot, since the builder
+/// is a fold over them in order), else replayed from the first. Returns the new checkpoint when
+/// there is something new to keep.
+pub fn load_access_checkpointed<S: SnapshotStore + ?Sized>(
     store: &S,
     config: &Config,
     partner_id: &str,
     customer_id: &str,
-    from: NaiveDate,
-) -> Result<CustomerAccess, StoreError> {
-    let Some(since) = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc()) else {
-        return load_access(store, config, partner_id, customer_id);
+) -> Result<(CustomerAccess, Option<AccessCheckpoint>), StoreError> {
+    let max_gap = config.max_snapshot_gap();
+    let mut last: Option<(DateTime<Utc>, String)> = None;
+    let mut pushed = 0u64;
+    let mut resumed = None;
+    if let Some(cp) = store.access_checkpoint(partner_id, customer_id)? {
+        if let Some(mut builder) = AccessBuilder::from_state(&cp.state, max_gap) {
+            let position = (cp.taken_at, cp.snapshot_id.as_str());
+            let in_order = store.for_each_snapshot_after(
+                partner_id,
+                customer_id,
+                position,
+                cp.snapshots,
+                &mut |s| {
+                    builder.push(&s);
+                    last = Some((s.taken_at, s.snapshot_id));
+                    pushed += 1;
+                    Ok(())
+                },
+            )?;
+            if in_order {
+                resumed = Some((builder, cp));
+            }
+        }
+    }
+    let (builder, count, position) = match resumed {
+        Some((builder, cp)) => (
+            builder,
+            cp.snapshots + pushed,
+            last.clone().or(Some((cp.taken_at, cp.snapshot_id))),
+        ),
+        None => {
+            let mut builder = AccessBuilder::new(max_gap);
+            let mut count = 0u64;
+            store.for_each_snapshot(partner_id, customer_id, &mut |s| {
+                builder.push(&s);
+                last = Some((s.taken_at, s.snapshot_id));
+                count += 1;
+                Ok(())
+            })?;
+            pushed = count;
+            (builder, count, last.clone())
+        }
     };
-    let mut builder = AccessBuilder::new(config.max_snapshot_gap());
-    store.for_each_snapshot_since(partner_id, customer_id, since, &mut |s| {
-        builder.push(&s);
-        Ok(())
-    })?;
-    Ok(builder.finish())
+    let checkpoint = match position {
+        Some((taken_at, snapshot_id)) if pushed > 0 => Some(AccessCheckpoint {
+            partner_id: partner_id.to_string(),
+            customer_id: customer_id.to_string(),
+            taken_at,
+            snapshot_id,
+            snapshots: count,
+            state: builder.to_state(),
+        }),
+        _ => None,
+    };
+    Ok((builder.access(), checkpoint))
 }
 
 /// The entries one customer-day needs, given the heads as they are now.
@@ -483,6 +526,8 @@ fn settle_customers_with_progress<S: Store + ?Sized>(
     // What the last batch that lost a race would have written: a retry that would write the
     // same again means no writer moved on, and only those count towards giving up.
     let mut lost: Option<Vec<String>> = None;
+    // Access checkpoints made along the way, kept after each committed batch.
+    let mut checkpoints: Vec<AccessCheckpoint> = Vec::new();
     while cursor.0 < customers.len() {
         let mut batch = Vec::new();
         let mut marks = Vec::new();
@@ -492,10 +537,10 @@ fn settle_customers_with_progress<S: Store + ?Sized>(
         let next = loop {
             let (partner, customer) = &customers[c];
             if access.as_ref().map(|(i, _)| *i) != Some(c) {
-                access = Some((
-                    c,
-                    load_access_from(store, config, partner, customer, opts.from)?,
-                ));
+                let (loaded, checkpoint) =
+                    load_access_checkpointed(store, config, partner, customer)?;
+                checkpoints.extend(checkpoint);
+                access = Some((c, loaded));
             }
             let Some((_, loaded)) = &access else {
                 unreachable!("loaded above")
@@ -548,6 +593,9 @@ fn settle_customers_with_progress<S: Store + ?Sized>(
                         .or_default();
                     c.earned_credit_delta += e.figures.earned_credit;
                     c.lost_credit_delta += e.figures.lost_credit;
+                }
+                if !checkpoints.is_empty() {
+                    store.put_access_checkpoints(&std::mem::take(&mut checkpoints))?;
                 }
                 if next.0 > cursor.0 {
                     progress(next.0, customers.len());

@@ -235,40 +235,58 @@ pub trait SnapshotStore {
         customer_id: &str,
         visit: &mut dyn FnMut(Snapshot) -> StoreResult<()>,
     ) -> StoreResult<()>;
-    /// The snapshots of (partner, customer) from the latest one taken at or before `since`
-    /// (all of those taken at that instant) on, in `takenAt` order: what access from `since` on
-    /// is built from. The default reads every snapshot and skips the older ones.
-    fn for_each_snapshot_since(
+    /// The snapshots of (partner, customer) after `position` (`takenAt`, then `snapshotId`), in
+    /// that order, provided exactly `before` of its snapshots are at or before `position`;
+    /// otherwise (one arrived late, out of order) it visits none and returns false.
+    fn for_each_snapshot_after(
         &self,
         partner_id: &str,
         customer_id: &str,
-        since: DateTime<Utc>,
+        position: (DateTime<Utc>, &str),
+        before: u64,
         visit: &mut dyn FnMut(Snapshot) -> StoreResult<()>,
-    ) -> StoreResult<()> {
-        let mut before: Vec<Snapshot> = Vec::new();
-        let mut started = false;
+    ) -> StoreResult<bool> {
+        let mut all = Vec::new();
         self.for_each_snapshot(partner_id, customer_id, &mut |s| {
-            if started {
-                return visit(s);
-            }
-            if s.taken_at <= since {
-                if before.first().is_some_and(|b| b.taken_at != s.taken_at) {
-                    before.clear();
-                }
-                before.push(s);
-                return Ok(());
-            }
-            started = true;
-            for b in before.drain(..) {
-                visit(b)?;
-            }
-            visit(s)
+            all.push(s);
+            Ok(())
         })?;
-        for b in before {
-            visit(b)?;
+        let at_or_before = |s: &Snapshot| (s.taken_at, s.snapshot_id.as_str()) <= position;
+        if all.iter().filter(|s| at_or_before(s)).count() as u64 != before {
+            return Ok(false);
         }
+        for s in all.into_iter().filter(|s| !at_or_before(s)) {
+            visit(s)?;
+        }
+        Ok(true)
+    }
+    /// The last [`AccessCheckpoint`] kept for (partner, customer), if any. A store that keeps
+    /// none returns `None`, and access is built from every snapshot each time.
+    fn access_checkpoint(
+        &self,
+        _partner_id: &str,
+        _customer_id: &str,
+    ) -> StoreResult<Option<AccessCheckpoint>> {
+        Ok(None)
+    }
+    /// Keeps checkpoints (replacing the customers' earlier ones). They are a cache: losing one
+    /// costs only a rebuild.
+    fn put_access_checkpoints(&self, _checkpoints: &[AccessCheckpoint]) -> StoreResult<()> {
         Ok(())
     }
+}
+
+/// Where replaying a customer's snapshots got to: the builder's state after its first
+/// `snapshots` snapshots in order, the last of them at `position`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessCheckpoint {
+    pub partner_id: String,
+    pub customer_id: String,
+    pub taken_at: DateTime<Utc>,
+    pub snapshot_id: String,
+    pub snapshots: u64,
+    /// [`crate::access::AccessBuilder::to_state`].
+    pub state: String,
 }
 
 /// An entry to append and its resource-day's head after it.
