@@ -66,12 +66,20 @@ fn pipeline(aws: &pec_aws::Aws, inputs: &[PartnerInputs]) -> Result<(), String> 
     Ok(())
 }
 
+/// Batches of about 5 entries (a customer-date or two): each settlement writes in several
+/// transactions, so that a crash can fall between them.
 fn first_run() -> pec_ledger::settle::SettleOptions {
-    run("2026-09-01", "2026-09-03", "2026-09-04T00:45:00Z", "run-1")
+    pec_ledger::settle::SettleOptions {
+        batch_entries: 5,
+        ..run("2026-09-01", "2026-09-03", "2026-09-04T00:45:00Z", "run-1")
+    }
 }
 
 fn second_run() -> pec_ledger::settle::SettleOptions {
-    run("2026-09-01", "2026-09-03", "2026-09-04T02:00:00Z", "run-2")
+    pec_ledger::settle::SettleOptions {
+        batch_entries: 5,
+        ..run("2026-09-01", "2026-09-03", "2026-09-04T02:00:00Z", "run-2")
+    }
 }
 
 /// The clean ledger, and the number of DynamoDB writes each settlement sends.
