@@ -7,8 +7,8 @@ mod support;
 use std::path::Path;
 use support::*;
 
-/// A data directory holding the examples' ledger: the usage file, the five snapshots, settled.
-fn ledger(data: &Path) {
+/// The examples' usage file, uploaded into `data`.
+fn upload_example_usage(data: &Path) {
     let csv = examples().join("daily-rated-usage.csv");
     let out = pec(
         data,
@@ -21,6 +21,10 @@ fn ledger(data: &Path) {
         ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// The examples' five snapshots, posted into `data`.
+fn post_example_snapshots(data: &Path) {
     for i in 0..5 {
         let file = examples().join(format!("snapshot-{i}.json"));
         let out = pec(
@@ -35,6 +39,12 @@ fn ledger(data: &Path) {
         );
         assert_eq!(code(&out), 0, "{}", stderr(&out));
     }
+}
+
+/// A data directory holding the examples' ledger: the usage file, the five snapshots, settled.
+fn ledger(data: &Path) {
+    upload_example_usage(data);
+    post_example_snapshots(data);
     let out = pec(data, &SETTLE_SEPTEMBER_1_2);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(json(&out)["entriesAppended"], 8);
@@ -78,22 +88,50 @@ fn read_commands_refuse_a_data_directory_without_a_ledger_and_create_nothing() {
     assert_eq!(std::fs::read_dir(&typo).unwrap().count(), 0);
 }
 
+/// A run whose clock is behind the ledger's latest posting is refused before it writes: an
+/// adjustment posted before the entry it adjusts would read as the past changing.
+#[test]
+fn a_now_before_the_latest_posting_is_refused_and_appends_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    upload_example_usage(&data);
+    let settle = |now: &str| settle_september_1_2_at(&data, now);
+    let out = settle("2026-10-01T02:00:00Z");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["entriesAppended"], 8);
+    // New evidence arrives, but the clock given is a day behind the first run's.
+    post_example_snapshots(&data);
+    let out = settle("2026-09-30T02:00:00Z");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "--now 2026-09-30T02:00:00Z: before the latest posting in this ledger (2026-10-01T02:00:00Z)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = pec(&data, &["verify"]);
+    assert_eq!(
+        json(&out)["entries"],
+        8,
+        "nothing appended by the refused run"
+    );
+    // The same instant as the latest posting, or later, is taken.
+    let out = settle("2026-10-01T02:00:00Z");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(json(&out)["entriesAppended"].as_u64().unwrap() > 0);
+    let out = pec(&data, &["verify"]);
+    assert_eq!(
+        (code(&out), json(&out)["ok"].clone()),
+        (0, serde_json::json!(true))
+    );
+}
+
 #[test]
 fn a_now_in_the_future_is_refused_and_appends_nothing() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
-    let csv = examples().join("daily-rated-usage.csv");
-    let out = pec(
-        &data,
-        &[
-            "usage",
-            "upload",
-            csv.to_str().unwrap(),
-            "--partner",
-            PARTNER,
-        ],
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    upload_example_usage(&data);
     let out = pec(
         &data,
         &[

@@ -16,18 +16,7 @@ const RESOURCE: &str = "/subscriptions/23b8c1e9-3924-46de-beb1-3b9046685257/reso
 const DAY: &str = "7a3c0000-0000-4000-8000-000000000001 bdd640fb-0667-4ad1-9c80-317fa3b1799d /subscriptions/23b8c1e9-3924-46de-beb1-3b9046685257/resourcegroups/rg-web/providers/microsoft.web/sites/shop 2026-09-01 USD";
 
 fn settle(data: &Path, now: &str) {
-    let out = pec(
-        data,
-        &[
-            "settle",
-            "--from",
-            "2026-09-01",
-            "--through",
-            "2026-09-02",
-            "--now",
-            now,
-        ],
-    );
+    let out = settle_september_1_2_at(data, now);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -368,6 +357,11 @@ fn tampered_ledgers_fail_verify_naming_the_entry() {
                 b(Some(1), HASH),
                 b(Some(1), CHAIN),
                 b(Some(1), "entry 1 should be ADJUSTMENT"),
+                b(
+                    Some(1),
+                    "postedAt goes backwards: 2026-09-03T02:00:00Z is before the previous entry's \
+                     2026-09-04T02:00:00Z",
+                ),
                 b(
                     Some(1),
                     "last entry 1 is not the one the head recorded: its hash differs (entry replaced)",

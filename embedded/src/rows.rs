@@ -310,6 +310,26 @@ impl<'c> Writer<'c> {
             .map_err(backend)
     }
 
+    /// `postedAt` of entry `seq` of a resource-day, if there is one.
+    pub fn posted_at_of(
+        &mut self,
+        k: &ResourceDayKey,
+        seq: u32,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let resource = self.resource_ref(k)?;
+        let found: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT u.posted_at FROM entries e JOIN runs u ON u.run_ref = e.run_ref \
+                 WHERE e.usage_date = ?1 AND e.resource_ref = ?2 AND e.seq = ?3",
+            )
+            .map_err(backend)?
+            .query_row(params![day(k.usage_date), resource, seq], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        found.map(|t| parse_ts(&t)).transpose()
+    }
+
     /// Sets a resource-day's head.
     pub fn put_head(&mut self, h: &Head) -> StoreResult<()> {
         let resource = self.resource_ref(&h.key)?;

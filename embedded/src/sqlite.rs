@@ -463,6 +463,18 @@ impl SqliteStore {
                 {
                     return Ok(AppendOutcome::Conflict);
                 }
+                if let Some(previous) = w.posted_at_of(k, e.seq.wrapping_sub(1))? {
+                    if e.seq > 0 && e.posted_at < previous {
+                        return Err(StoreError::Backend(format!(
+                            "entry {} of {k} would be posted at {} before entry {} (posted at {}): a \
+                             chain's postings never go backwards; settle with a later --now",
+                            e.seq,
+                            rows::exact_ts(e.posted_at),
+                            e.seq - 1,
+                            rows::exact_ts(previous)
+                        )));
+                    }
+                }
                 w.put_entry(e)?;
                 w.put_head(new_head)?;
                 let day_key = (k.partner_id.as_str(), k.customer_id.as_str(), k.usage_date);
@@ -502,6 +514,18 @@ impl LedgerStore for SqliteStore {
 
     fn append(&self, batch: &[Append]) -> StoreResult<AppendOutcome> {
         self.write_ledger(batch, &[])
+    }
+
+    fn latest_posting(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let latest: Option<String> = self
+            .conn()?
+            .query_row(
+                "SELECT max(u.posted_at) FROM runs u WHERE EXISTS (SELECT 1 FROM entries e WHERE e.run_ref = u.run_ref)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        latest.map(|t| rows::parse_ts(&t)).transpose()
     }
 
     fn append_marked(&self, batch: &[Append], marks: &[MarkUpdate]) -> StoreResult<AppendOutcome> {

@@ -355,6 +355,21 @@ pub fn verify_resource_day(
                 format!("entry {i} should be {}", expected_kind.code()),
             );
         }
+        if let Some(before) = i.checked_sub(1).and_then(|j| entries.get(j)) {
+            if e.posted_at < before.posted_at {
+                push(
+                    Some(e.seq),
+                    format!(
+                        "postedAt goes backwards: {} is before the previous entry's {}",
+                        e.posted_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                        before
+                            .posted_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                    ),
+                );
+            }
+        }
         prev_hash = e.hash.clone();
         sum.add(&e.figures);
     }
@@ -531,6 +546,34 @@ mod tests {
             b.iter().any(|b| b.problem.contains("head says entry 1")),
             "{b:?}"
         );
+    }
+
+    /// An adjustment posted before the entry it adjusts (a run whose clock was behind an
+    /// earlier run's) is a break, named, even when every hash and the chain are sound.
+    #[test]
+    fn a_chain_whose_posted_at_goes_backwards_is_a_break() {
+        let e0 = entry(0, "", 100);
+        let mut e1 = entry(1, &e0.hash, -40);
+        e1.posted_at = e0.posted_at - chrono::Duration::hours(1);
+        let e1 = e1.seal();
+        let head = Head::after(Some(&Head::after(None, &e0)), &e1);
+        let b = verify_resource_day(&key(), &[e0.clone(), e1.clone()], Some(&head));
+        assert_eq!(
+            b,
+            vec![LedgerBreak {
+                resource_day: key().to_string(),
+                seq: Some(1),
+                problem: "postedAt goes backwards: 2026-09-21T13:13:20Z is before the previous \
+                          entry's 2026-09-21T14:13:20Z"
+                    .into(),
+            }]
+        );
+        // Posted at the same instant is not a break.
+        let mut same = entry(1, &e0.hash, -40);
+        same.posted_at = e0.posted_at;
+        let same = same.seal();
+        let head = Head::after(Some(&Head::after(None, &e0)), &same);
+        assert!(verify_resource_day(&key(), &[e0, same], Some(&head)).is_empty());
     }
 
     #[test]

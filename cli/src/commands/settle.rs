@@ -60,7 +60,18 @@ pub fn run(ctx: &Context, args: SettleArgs) -> Result<ExitStatus, Failure> {
     let backend = ctx.backend()?;
     backend.prepare_for_settlement()?;
     let store = backend.store();
-    let mut opts = SettleOptions::new(&config, through, from, now.unwrap_or(clock));
+    let clock_now = now.unwrap_or(clock);
+    if let Some(latest) = store.latest_posting()? {
+        if clock_now < latest {
+            return Err(Failure::usage(format!(
+                "--now {}: before the latest posting in this ledger ({}); a resource-day's \
+                 postings never go backwards, so settle with a --now at or after it",
+                clock_now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                latest.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            )));
+        }
+    }
+    let mut opts = SettleOptions::new(&config, through, from, clock_now);
     opts.full = full;
     opts.batch_entries = batch_entries as usize;
     let bar = progress::settling();

@@ -35,6 +35,13 @@ pub const SETTLE_SEPTEMBER_1_2: [&str; 7] = [
 pub use pec_testkit::{example_snapshot, examples};
 
 /// `pec --data-dir DATA ARGS…`, stdin closed, its output collected.
+/// `pec settle` of September 1–2, 2026 (the examples' days) with the run's clock at `now`.
+pub fn settle_september_1_2_at(data: &Path, now: &str) -> Output {
+    let mut args = SETTLE_SEPTEMBER_1_2;
+    args[6] = now;
+    pec(data, &args)
+}
+
 pub fn pec(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pec"))
         .arg("--data-dir")

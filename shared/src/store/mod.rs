@@ -373,6 +373,12 @@ pub trait LedgerStore {
     ) -> StoreResult<()>;
     /// Every head.
     fn for_each_head(&self, visit: &mut dyn FnMut(Head) -> StoreResult<()>) -> StoreResult<()>;
+    /// The latest `postedAt` of any entry in the ledger (`None`: no entry yet, or a store that
+    /// does not say). A run with an earlier clock is refused, so that a chain's postings never
+    /// go backwards.
+    fn latest_posting(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(None)
+    }
     /// The marks of a customer's dates in the range, in date order. `None` from a store that
     /// keeps none: settlement then decides every date of its range again.
     fn day_marks(
