@@ -402,3 +402,54 @@ fn dates_times_and_months_that_are_not_say_the_flag_and_the_form() {
         "nothing changed since the first run"
     );
 }
+
+/// One size limit for snapshots wherever they come in: `pec access post` takes exactly 5 MiB, as
+/// the webhook does, and rejects one byte more (exit 3, naming the limit, nothing stored), from
+/// a file or from stdin.
+#[test]
+fn access_post_has_the_webhooks_size_limit() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let mut at_limit = example_snapshot(0);
+    at_limit.resize(MAX_BODY, b'\n');
+    let file = root.path().join("snapshot.json");
+    std::fs::write(&file, &at_limit).unwrap();
+    let post = |file: &str| pec(&data, &["access", "post", file, "--partner", PARTNER]);
+    let out = post(file.to_str().unwrap());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["status"], "accepted");
+
+    let mut over = example_snapshot(1);
+    over.resize(MAX_BODY + 1, b'\n');
+    std::fs::write(&file, &over).unwrap();
+    let out = post(file.to_str().unwrap());
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(json(&out)["status"], "rejected");
+    assert_eq!(
+        json(&out)["errors"],
+        serde_json::json!([{"path": "$", "message": "the snapshot is larger than 5242880 bytes (5 MiB), the most a snapshot may have wherever it is posted"}])
+    );
+    // From stdin the same.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pec"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["access", "post", "-", "--partner", PARTNER])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        // The reader stops one byte past the limit; the rest may not be read.
+        let _ = stdin.write_all(&over);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(
+        holdings(&data).snapshots,
+        1,
+        "only the one at the limit is stored"
+    );
+}

@@ -57,8 +57,8 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
-/// Largest body accepted (SPEC 6.2: 413 above).
-pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+/// Largest body accepted (SPEC 6.2: 413 above): the one snapshot size limit.
+pub const MAX_BODY_BYTES: usize = pec_ledger::snapshot::MAX_SNAPSHOT_BYTES;
 
 /// How far `webhook-timestamp` may be from the server's clock, either way (Standard Webhooks).
 pub const TIMESTAMP_TOLERANCE_SECONDS: i64 = 5 * 60;

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::ledger::ResourceDayKey;
 use crate::products::{rule_ineligibility, with_overrides};
 use crate::reasons::IneligibleReason;
-use crate::snapshot::{parse_snapshot, PathError};
+use crate::snapshot::{parse_snapshot, PathError, MAX_SNAPSHOT_BYTES};
 use crate::store::{
     add_product, CommitOutcome, ProductAmount, PutSnapshotOutcome, SnapshotStore, StoreError,
     UploadRecord, UsageAggregate, UsageKey, UsageStore,
@@ -422,6 +422,19 @@ fn store_snapshot<S: SnapshotStore + ?Sized>(
     now: DateTime<Utc>,
     customer_id: &mut String,
 ) -> Result<SnapshotReceipt, StoreError> {
+    if body.len() > MAX_SNAPSHOT_BYTES {
+        return Ok(SnapshotReceipt {
+            snapshot_id: None,
+            status: SnapshotStatus::Rejected,
+            errors: vec![PathError {
+                path: "$".into(),
+                message: format!(
+                    "the snapshot is larger than {MAX_SNAPSHOT_BYTES} bytes (5 MiB), the most a \
+                     snapshot may have wherever it is posted"
+                ),
+            }],
+        });
+    }
     let snapshot = match parse_snapshot(body, now) {
         Ok(s) => s,
         Err(errors) => {

@@ -87,6 +87,10 @@ pub struct PathError {
     pub message: String,
 }
 
+/// The largest snapshot taken, in bytes, wherever it comes in (the webhook answers 413 above it,
+/// `pec access post` and the AWS function reject it; SPEC 6.2).
+pub const MAX_SNAPSHOT_BYTES: usize = 5 * 1024 * 1024;
+
 /// The only schema version this parser accepts.
 pub const SCHEMA_VERSION: u32 = 1;
 

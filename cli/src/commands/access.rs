@@ -3,7 +3,9 @@
 //! and print its receipt; a rejected or conflicting snapshot exits with
 //! [`ExitStatus::InputRejected`].
 
-use super::{print_json, read_input, validate_partner, validate_tenant, Context};
+use super::{
+    print_json, read_input, read_input_at_most, validate_partner, validate_tenant, Context,
+};
 use crate::{ExitStatus, Failure};
 use chrono::{DateTime, Utc};
 use clap::{Subcommand, ValueEnum};
@@ -134,7 +136,8 @@ fn post(
     now: Option<DateTime<Utc>>,
 ) -> Result<ExitStatus, Failure> {
     let partner = validate_partner(partner)?;
-    let body = read_input(file)?;
+    // One byte past the limit is enough to reject a snapshot for its size.
+    let body = read_input_at_most(file, pec_ledger::snapshot::MAX_SNAPSHOT_BYTES + 1)?;
     let store = ctx.store()?;
     let receipt = post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
     snapshot_outcome(file, &receipt)

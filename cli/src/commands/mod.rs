@@ -136,6 +136,29 @@ pub fn time_arg(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 }
 
 /// A file's bytes, or stdin's for `-`.
+/// [`read_input`], reading at most `limit` bytes (a larger input is cut there: the caller
+/// rejects it for its size without holding all of it).
+pub fn read_input_at_most(file: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
+    if file.is_dir() {
+        return read_input(file);
+    }
+    let mut body = Vec::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin()
+            .take(limit as u64)
+            .read_to_end(&mut body)
+            .map_err(Failure::internal)?;
+    } else {
+        let named = |e: std::io::Error| Failure::usage(format!("{}: {e}", file.display()));
+        std::fs::File::open(file)
+            .map_err(named)?
+            .take(limit as u64)
+            .read_to_end(&mut body)
+            .map_err(named)?;
+    }
+    Ok(body)
+}
+
 pub fn read_input(file: &Path) -> Result<Vec<u8>, Failure> {
     if file.is_dir() {
         return Err(Failure::usage(format!(
