@@ -36,14 +36,10 @@ use commands::{access, demo, explain, generate, partner, serve, settle, statemen
     after_help = ExitStatus::help()
 )]
 struct Cli {
-    /// Where the embedded store lives.
-    #[arg(
-        long,
-        global = true,
-        env = "PEC_DATA_DIR",
-        default_value = "./pec-data"
-    )]
-    data_dir: PathBuf,
+    /// Where the embedded store lives [default: ./pec-data]. `pec demo` writes its fresh ledger
+    /// here when this is given (else under its --dir).
+    #[arg(long, global = true, env = "PEC_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// Which store: the embedded one in the data directory, or the AWS deployment's (tables,
     /// bucket and parameters from PEC_LEDGER_TABLE, PEC_STATE_TABLE, PEC_BUCKET,
     /// PEC_SECRETS_PREFIX; `serve` and `demo` are local only).
@@ -226,7 +222,11 @@ fn init_logs(format: LogFormat) -> Result<(), Failure> {
 
 /// Runs the command line's command.
 fn dispatch(cli: Cli) -> Result<ExitStatus, Failure> {
-    let ctx = commands::Context::new(cli.data_dir, cli.store);
+    let given_data_dir = cli.data_dir.clone();
+    let ctx = commands::Context::new(
+        cli.data_dir.unwrap_or_else(|| PathBuf::from("./pec-data")),
+        cli.store,
+    );
     match cli.command {
         Command::Usage { command } => usage::run(&ctx, command),
         Command::Access { command } => access::run(&ctx, command),
@@ -240,7 +240,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus, Failure> {
             "serve and demo work on the embedded store only (--store sqlite)",
         )),
         Command::Serve(args) => serve::run(&ctx.data_dir, args),
-        Command::Demo(args) => demo::run(args),
+        Command::Demo(args) => demo::run(args, given_data_dir.as_deref()),
     }
 }
 

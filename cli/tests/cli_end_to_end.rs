@@ -68,8 +68,15 @@ fn files_to_statement_on_the_spec_examples() {
     // shop, orders, batch, subscription (support) × 2 days.
     assert_eq!(run["resourceDays"], 8);
     assert_eq!(run["entriesAppended"], 8);
-    assert_eq!(run["earnedCreditDelta"], "9.33696");
-    assert_eq!(run["lostCreditDelta"], "0");
+    assert_eq!(
+        run["creditByCurrency"]["USD"]["earnedCreditDelta"],
+        "9.33696"
+    );
+    assert_eq!(run["creditByCurrency"]["USD"]["lostCreditDelta"], "0");
+    assert!(
+        run.get("earnedCreditDelta").is_none() && run.get("lostCreditDelta").is_none(),
+        "no total across currencies"
+    );
 
     let out = pec(
         data,

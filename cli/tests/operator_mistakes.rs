@@ -453,3 +453,38 @@ fn access_post_has_the_webhooks_size_limit() {
         "only the one at the limit is stored"
     );
 }
+
+/// `pec demo` honours `--data-dir` (its ledger goes there instead of under `--dir`), and never
+/// writes over a data directory it did not make.
+#[test]
+fn demo_writes_its_ledger_where_data_dir_says_and_never_over_another() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("ledger");
+    let dir = root.path().join("demo");
+    let demo = |data: &Path, dir: &Path| pec(data, &["demo", "--dir", dir.to_str().unwrap()]);
+    for _ in 0..2 {
+        // Twice: the second run recreates what the first made.
+        let out = demo(&data, &dir);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(data.join("pec.db").is_file());
+        assert!(!dir.join("data").exists(), "the ledger is not under --dir");
+        assert!(dir.join("statement.html").is_file());
+        let out = pec(&data, &["verify"]);
+        assert_eq!(json(&out)["ok"], true);
+        assert!(json(&out)["entries"].as_u64().unwrap() > 1000);
+    }
+
+    // A real ledger is refused before anything is written.
+    let real = root.path().join("real");
+    ledger(&real);
+    let other = root.path().join("demo-2");
+    let out = demo(&real, &other);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--data-dir") && stderr(&out).contains("was not made by pec demo"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!other.exists(), "nothing written");
+    assert_eq!(json(&pec(&real, &["verify"]))["entries"], 8);
+}

@@ -82,11 +82,8 @@ pub struct RunSummary {
     pub unchanged: u64,
     /// Batches another writer got to first, recomputed and retried.
     pub conflicts_retried: u64,
-    #[serde(with = "crate::decimal::as_string")]
-    pub earned_credit_delta: Decimal,
-    #[serde(with = "crate::decimal::as_string")]
-    pub lost_credit_delta: Decimal,
-    /// The two deltas above by currency (amounts of different currencies are not added up).
+    /// Earned and lost credit appended, by currency (amounts of different currencies are never
+    /// added up, so there is no total across them).
     pub credit_by_currency: BTreeMap<String, CurrencyCredit>,
 }
 
@@ -585,8 +582,6 @@ fn settle_customers_with_progress<S: Store + ?Sized>(
                         EntryKind::Settlement => summary.settlements += 1,
                         EntryKind::Adjustment => summary.adjustments += 1,
                     }
-                    summary.earned_credit_delta += e.figures.earned_credit;
-                    summary.lost_credit_delta += e.figures.lost_credit;
                     let c = summary
                         .credit_by_currency
                         .entry(e.key.currency.clone())

@@ -23,20 +23,34 @@ fn at(text: &str) -> Result<DateTime<Utc>, Failure> {
         .map_err(Failure::internal)
 }
 
-fn prepare(dir: &Path) -> Result<(), Failure> {
-    if dir.exists() {
+/// Refuses `dir` (named by `flag`) unless it is new, empty, or made by an earlier demo.
+fn check(dir: &Path, flag: &str) -> Result<(), Failure> {
+    if dir.is_file() {
+        return Err(Failure::usage(format!(
+            "{flag} {}: is a file; give a directory",
+            dir.display()
+        )));
+    }
+    if dir.exists() && !dir.join(MARKER).exists() {
         let empty = std::fs::read_dir(dir)
             .map_err(Failure::internal)?
             .next()
             .is_none();
-        if dir.join(MARKER).exists() {
-            std::fs::remove_dir_all(dir).map_err(Failure::internal)?;
-        } else if !empty {
+        if !empty {
             return Err(Failure::usage(format!(
-                "{} exists and was not made by pec demo; choose another --dir",
+                "{flag} {}: exists, holds other files and was not made by pec demo (which \
+                 recreates it on each run); choose an empty or new directory",
                 dir.display()
             )));
         }
+    }
+    Ok(())
+}
+
+/// Makes `dir` (already [`check`]ed) an empty directory marked as the demo's.
+fn prepare(dir: &Path) -> Result<(), Failure> {
+    if dir.join(MARKER).exists() {
+        std::fs::remove_dir_all(dir).map_err(Failure::internal)?;
     }
     std::fs::create_dir_all(dir).map_err(Failure::internal)?;
     std::fs::write(
@@ -56,9 +70,14 @@ pub struct DemoArgs {
     seed: u64,
 }
 
-pub fn run(args: DemoArgs) -> Result<ExitStatus, Failure> {
+pub fn run(args: DemoArgs, data_dir: Option<&Path>) -> Result<ExitStatus, Failure> {
     let DemoArgs { dir, seed } = args;
     let dir = dir.as_path();
+    // Checked before anything is written: neither directory may hold someone else's files.
+    if let Some(d) = data_dir {
+        check(d, "--data-dir")?;
+    }
+    check(dir, "--dir")?;
     prepare(dir)?;
     let start = NaiveDate::from_ymd_opt(2026, 9, 1).ok_or_else(|| Failure::internal("bad date"))?;
     let options = GenerateOptions {
@@ -81,7 +100,13 @@ pub fn run(args: DemoArgs) -> Result<ExitStatus, Failure> {
         inputs.display()
     );
 
-    let data = dir.join("data");
+    let data = match data_dir {
+        Some(d) => {
+            prepare(d)?;
+            d.to_path_buf()
+        }
+        None => dir.join("data"),
+    };
     let store = SqliteStore::open_dir(&data)?;
     let config = Config::default();
     let received = at("2026-10-01T01:00:00Z")?;
@@ -152,12 +177,17 @@ pub fn run(args: DemoArgs) -> Result<ExitStatus, Failure> {
     bar.finish_and_clear();
     let summary = summary?;
     say!(
-        "settled {} resource-days: {} entries appended, earned {} / lost {} (all currencies)",
+        "settled {} resource-days: {} entries appended",
         summary.resource_days,
-        summary.entries_appended,
-        fmt_amount(summary.earned_credit_delta),
-        fmt_amount(summary.lost_credit_delta)
+        summary.entries_appended
     );
+    for (currency, c) in &summary.credit_by_currency {
+        say!(
+            "    {currency}: earned {} / lost {}",
+            fmt_amount(c.earned_credit_delta),
+            fmt_amount(c.lost_credit_delta)
+        );
+    }
     let report = pec_ledger::verify::verify(&store)?;
     say!(
         "verify: {} entries, {} breaks",
