@@ -10,16 +10,7 @@ use support::*;
 /// The examples' usage file, uploaded into `data`.
 fn upload_example_usage(data: &Path) {
     let csv = examples().join("daily-rated-usage.csv");
-    let out = pec(
-        data,
-        &[
-            "usage",
-            "upload",
-            csv.to_str().unwrap(),
-            "--partner",
-            PARTNER,
-        ],
-    );
+    let out = upload_usage(data, &csv);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
@@ -429,23 +420,8 @@ fn access_post_has_the_webhooks_size_limit() {
         json(&out)["errors"],
         serde_json::json!([{"path": "$", "message": "the snapshot is larger than 5242880 bytes (5 MiB), the most a snapshot may have wherever it is posted"}])
     );
-    // From stdin the same.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pec"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["access", "post", "-", "--partner", PARTNER])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        // The reader stops one byte past the limit; the rest may not be read.
-        let _ = stdin.write_all(&over);
-    }
-    let out = child.wait_with_output().unwrap();
+    // From stdin the same (the reader stops one byte past the limit; the rest may not be read).
+    let out = pec_with_stdin(&data, &["access", "post", "-", "--partner", PARTNER], &over);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     assert_eq!(
         holdings(&data).snapshots,
@@ -487,4 +463,65 @@ fn demo_writes_its_ledger_where_data_dir_says_and_never_over_another() {
     );
     assert!(!other.exists(), "nothing written");
     assert_eq!(json(&pec(&real, &["verify"]))["entries"], 8);
+}
+
+/// Runs `pec` on `data` with `args`, feeding `input` on stdin.
+fn pec_with_stdin(data: &Path, args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pec"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// `pec usage upload -` reads the file from stdin, plain or gzip, and takes it exactly as the
+/// same file given by name (the same upload: a duplicate of it); an export that needs
+/// `--mpn-id` is told from its header on stdin too.
+#[test]
+fn usage_upload_reads_stdin_like_a_file() {
+    let root = tempfile::tempdir().unwrap();
+    let csv = examples().join("daily-rated-usage.csv");
+    let bytes = std::fs::read(&csv).unwrap();
+    for (name, input) in [
+        ("plain", bytes.clone()),
+        ("gzip", pec_testkit::gzip(&bytes)),
+    ] {
+        let data = root.path().join(name);
+        let upload = &["usage", "upload", "-", "--partner", PARTNER];
+        let out = pec_with_stdin(&data, upload, &input);
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        assert_eq!(json(&out)["status"], "accepted");
+        assert_eq!(json(&out)["rows"], 8);
+        // The same bytes by name: the same file, already taken.
+        let file = root.path().join(format!("{name}.csv"));
+        std::fs::write(&file, &input).unwrap();
+        let out = upload_usage(&data, &file);
+        assert_eq!(json(&out)["status"], "duplicate", "{name}");
+        let out = settle_september_1_2_at(&data, "2026-09-03T02:00:00Z");
+        // No snapshots: every resource-day UNKNOWN, all its credit counted as lost.
+        assert_eq!(json(&out)["resourceDays"], 8);
+        assert_eq!(
+            json(&out)["creditByCurrency"]["USD"]["lostCreditDelta"],
+            "9.33696"
+        );
+    }
+    // A FOCUS export on stdin without --mpn-id: refused by its header, as from a file.
+    let focus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/tests/fixtures/focus-1.2.csv");
+    let out = pec_with_stdin(
+        &root.path().join("focus"),
+        &["usage", "upload", "-", "--partner", PARTNER],
+        &std::fs::read(focus).unwrap(),
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--mpn-id"), "{}", stderr(&out));
 }

@@ -30,16 +30,7 @@ fn settle(data: &Path, now: &str) {
 fn ledger(root: &Path) -> PathBuf {
     let data = root.join("pristine");
     let usage = examples().join("daily-rated-usage.csv");
-    let out = pec(
-        &data,
-        &[
-            "usage",
-            "upload",
-            usage.to_str().unwrap(),
-            "--partner",
-            PARTNER,
-        ],
-    );
+    let out = upload_usage(&data, &usage);
     assert_eq!(out.status.code(), Some(0));
     for i in 0..5 {
         let file = examples().join(format!("snapshot-{i}.json"));
@@ -73,16 +64,7 @@ fn ledger(root: &Path) -> PathBuf {
         .join("\n");
     let file = root.join("restated.csv");
     std::fs::write(&file, restated).unwrap();
-    let out = pec(
-        &data,
-        &[
-            "usage",
-            "upload",
-            file.to_str().unwrap(),
-            "--partner",
-            PARTNER,
-        ],
-    );
+    let out = upload_usage(&data, &file);
     assert_eq!(
         out.status.code(),
         Some(0),

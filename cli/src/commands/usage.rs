@@ -9,7 +9,11 @@ use chrono::Utc;
 use clap::Subcommand;
 use pec_ledger::ingest::{ingest_usage_file_with, UploadStatus};
 use pec_ledger::usage::{detect_usage_format, ReadOptions};
+use std::io::Read;
 use std::path::PathBuf;
+
+/// How much of stdin is read first to tell the file's format from its header.
+const STDIN_PEEK: usize = 256 * 1024;
 
 #[derive(Subcommand)]
 pub enum UsageCommand {
@@ -17,6 +21,7 @@ pub enum UsageCommand {
     /// Azure Cost Management cost-details export or a FOCUS export (told from the header);
     /// prints the receipt.
     Upload {
+        /// The usage file (CSV, or CSV compressed with gzip), or - to read it from stdin.
         file: PathBuf,
         #[arg(long)]
         partner: String,
@@ -52,12 +57,26 @@ fn upload(
         )));
     }
     let config = ctx.config()?;
+    let stdin = file.as_os_str() == "-";
     let open = || {
         std::fs::File::open(&file)
             .map(std::io::BufReader::new)
             .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))
     };
-    let format = detect_usage_format(open()?);
+    // From stdin the format is told from the first bytes read, which are then read again.
+    let mut head = Vec::new();
+    if stdin {
+        std::io::stdin()
+            .lock()
+            .take(STDIN_PEEK as u64)
+            .read_to_end(&mut head)
+            .map_err(Failure::internal)?;
+    }
+    let format = if stdin {
+        detect_usage_format(std::io::Cursor::new(&head))
+    } else {
+        detect_usage_format(open()?)
+    };
     let mpn_id = mpn_id
         .map(|m| m.trim().to_string())
         .filter(|m| !m.is_empty());
@@ -72,19 +91,32 @@ fn upload(
         say!("--mpn-id is ignored: a daily rated usage file carries its own MpnId");
     }
     let store = ctx.store()?;
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = if stdin {
+        "stdin".to_string()
+    } else {
+        file.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
+    };
     let options = ReadOptions {
         partner_id: partner.clone(),
         mpn_id,
     };
-    let file_len = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let file_len = if stdin {
+        0
+    } else {
+        std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0)
+    };
     let bar = progress::bytes(file_len, &name);
-    let input = std::fs::File::open(&file)
-        .map(|f| std::io::BufReader::new(bar.wrap_read(f)))
-        .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
+    let input: Box<dyn Read> = if stdin {
+        Box::new(std::io::Cursor::new(head).chain(std::io::stdin().lock()))
+    } else {
+        Box::new(
+            std::fs::File::open(&file)
+                .map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?,
+        )
+    };
+    let input = std::io::BufReader::new(bar.wrap_read(input));
     let receipt = ingest_usage_file_with(store, &config, &options, &name, input, Utc::now());
     bar.finish_and_clear();
     let receipt = receipt?;

@@ -42,6 +42,20 @@ pub fn settle_september_1_2_at(data: &Path, now: &str) -> Output {
     pec(data, &args)
 }
 
+/// `pec usage upload FILE --partner PARTNER` on `data`.
+pub fn upload_usage(data: &Path, file: &Path) -> Output {
+    pec(
+        data,
+        &[
+            "usage",
+            "upload",
+            &file.to_string_lossy(),
+            "--partner",
+            PARTNER,
+        ],
+    )
+}
+
 pub fn pec(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pec"))
         .arg("--data-dir")
