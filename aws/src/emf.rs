@@ -380,6 +380,7 @@ mod tests {
                 rows,
                 error_count: u64::from(status == UploadStatus::Rejected),
                 errors: vec![],
+                warnings: vec![],
             }),
         }
     }

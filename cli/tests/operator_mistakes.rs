@@ -525,3 +525,60 @@ fn usage_upload_reads_stdin_like_a_file() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("--mpn-id"), "{}", stderr(&out));
 }
+
+/// Inputs that are taken but hold nothing say so: a usage file with a header and no rows, and
+/// a role-assignment listing with no assignments (a snapshot that records no access).
+#[test]
+fn empty_inputs_are_taken_with_a_warning_in_the_receipt() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let csv = std::fs::read_to_string(examples().join("daily-rated-usage.csv")).unwrap();
+    let header_only = root.path().join("header-only.csv");
+    std::fs::write(&header_only, format!("{}\r\n", csv.lines().next().unwrap())).unwrap();
+    let out = upload_usage(&data, &header_only);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        (json(&out)["status"].clone(), json(&out)["rows"].clone()),
+        (serde_json::json!("accepted"), serde_json::json!(0))
+    );
+    assert_eq!(
+        json(&out)["warnings"],
+        serde_json::json!([
+            "the file has a header and no usage rows: it was taken, but it holds no usage and replaces none"
+        ])
+    );
+    assert!(stderr(&out).contains("warning: "), "{}", stderr(&out));
+    // A file with rows has no warnings field at all.
+    let out = upload_usage(&data, &examples().join("daily-rated-usage.csv"));
+    assert!(json(&out).get("warnings").is_none());
+
+    let empty = root.path().join("assignments.json");
+    std::fs::write(&empty, "[]").unwrap();
+    let out = pec(
+        &data,
+        &[
+            "access",
+            "import",
+            empty.to_str().unwrap(),
+            "--partner",
+            PARTNER,
+            "--customer",
+            "bdd640fb-0667-4ad1-9c80-317fa3b1799d",
+            "--taken-at",
+            "2026-09-02T06:00:00Z",
+            "--format",
+            "az",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["status"], "accepted");
+    let warnings = json(&out)["warnings"].clone();
+    assert_eq!(warnings.as_array().map(Vec::len), Some(1), "{warnings}");
+    assert!(
+        warnings[0].as_str().unwrap().contains(
+            "lists no role assignments: the snapshot says the partner held no access to customer \
+             bdd640fb-0667-4ad1-9c80-317fa3b1799d at 2026-09-02T06:00:00Z"
+        ),
+        "{warnings}"
+    );
+}

@@ -39,7 +39,14 @@ pub struct UploadReceipt {
     pub rows: u64,
     pub error_count: u64,
     pub errors: Vec<RowError>,
+    /// What is worth a look although the file was taken (a file with a header and no rows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
+
+/// The warning of an accepted file without rows.
+pub const NO_ROWS_WARNING: &str =
+    "the file has a header and no usage rows: it was taken, but it holds no usage and replaces none";
 
 impl UploadStatus {
     /// The status as the receipt spells it (`accepted`, `duplicate`, `rejected`).
@@ -81,6 +88,9 @@ pub struct SnapshotReceipt {
     pub snapshot_id: Option<String>,
     pub status: SnapshotStatus,
     pub errors: Vec<PathError>,
+    /// What is worth a look although the snapshot was taken (an import with no assignments).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One group's key: a resource-day and its (MpnId, Tier2MpnId).
@@ -337,12 +347,18 @@ pub fn ingest_usage_file_with<S: UsageStore + ?Sized, R: Read>(
             "usage upload {}",
             status.as_str()
         );
+        let warnings = if status != UploadStatus::Rejected && report.rows == 0 {
+            vec![NO_ROWS_WARNING.to_string()]
+        } else {
+            Vec::new()
+        };
         UploadReceipt {
             upload_id: id,
             status,
             rows: report.rows,
             error_count: report.error_count,
             errors: report.errors.clone(),
+            warnings,
         }
     };
     if report.error_count > 0 {
@@ -433,6 +449,7 @@ fn store_snapshot<S: SnapshotStore + ?Sized>(
                      snapshot may have wherever it is posted"
                 ),
             }],
+            warnings: Vec::new(),
         });
     }
     let snapshot = match parse_snapshot(body, now) {
@@ -449,6 +466,7 @@ fn store_snapshot<S: SnapshotStore + ?Sized>(
                 snapshot_id,
                 status: SnapshotStatus::Rejected,
                 errors,
+                warnings: Vec::new(),
             });
         }
     };
@@ -466,6 +484,7 @@ fn store_snapshot<S: SnapshotStore + ?Sized>(
                     partner_id.trim()
                 ),
             }],
+            warnings: Vec::new(),
         });
     }
     let digest = snapshot.content_digest();
@@ -480,6 +499,7 @@ fn store_snapshot<S: SnapshotStore + ?Sized>(
                     path: "$.snapshotId".into(),
                     message: "snapshotId was already used for a snapshot with other content".into(),
                 }],
+                warnings: Vec::new(),
             })
         }
     };
@@ -487,6 +507,7 @@ fn store_snapshot<S: SnapshotStore + ?Sized>(
         snapshot_id,
         status,
         errors: vec![],
+        warnings: Vec::new(),
     })
 }
 

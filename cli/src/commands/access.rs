@@ -186,6 +186,7 @@ fn import(ctx: &Context, args: ImportArgs) -> Result<ExitStatus, Failure> {
              (PAL_MISSING)"
         );
     }
+    let options_had_principals = !principals.is_empty();
     let options = ImportOptions {
         access_type,
         assignment_type,
@@ -195,26 +196,41 @@ fn import(ctx: &Context, args: ImportArgs) -> Result<ExitStatus, Failure> {
     let snapshot = snapshot_from_role_assignments(
         &json, format, &partner, &customer, taken_at, &source, &options,
     );
-    let receipt = match snapshot {
-        Ok(snapshot) => {
-            let body = serde_json::to_vec_pretty(&snapshot).map_err(Failure::internal)?;
-            let store = ctx.store()?;
-            let receipt = post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
-            if receipt.status == SnapshotStatus::Accepted {
-                say!(
-                    "imported {} assignment(s) as snapshot {}",
-                    snapshot.assignments.len(),
-                    snapshot.snapshot_id
+    let receipt =
+        match snapshot {
+            Ok(snapshot) => {
+                let body = serde_json::to_vec_pretty(&snapshot).map_err(Failure::internal)?;
+                let store = ctx.store()?;
+                let mut receipt =
+                    post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+                if snapshot.assignments.is_empty() && receipt.status != SnapshotStatus::Rejected {
+                    let w =
+                        format!(
+                    "{} lists no role assignments{}: the snapshot says the partner held no \
+                     access to customer {customer} at {}",
+                    file.display(),
+                    if options_had_principals { " of the given --principal-id(s)" } else { "" },
+                    taken_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 );
+                    say!("warning: {w}");
+                    receipt.warnings.push(w);
+                }
+                if receipt.status == SnapshotStatus::Accepted {
+                    say!(
+                        "imported {} assignment(s) as snapshot {}",
+                        snapshot.assignments.len(),
+                        snapshot.snapshot_id
+                    );
+                }
+                receipt
             }
-            receipt
-        }
-        Err(errors) => SnapshotReceipt {
-            snapshot_id: None,
-            status: SnapshotStatus::Rejected,
-            errors,
-        },
-    };
+            Err(errors) => SnapshotReceipt {
+                snapshot_id: None,
+                status: SnapshotStatus::Rejected,
+                errors,
+                warnings: Vec::new(),
+            },
+        };
     snapshot_outcome(&file, &receipt)
 }
 

@@ -121,6 +121,9 @@ fn upload(
     bar.finish_and_clear();
     let receipt = receipt?;
     print_json(&receipt)?;
+    for w in &receipt.warnings {
+        say!("warning: {}: {w}", file.display());
+    }
     match receipt.status {
         UploadStatus::Rejected => {
             say!(
