@@ -26,7 +26,9 @@ mod commands;
 mod progress;
 
 use backend::StoreKind;
-use commands::{access, demo, explain, generate, partner, serve, settle, statement, usage, verify};
+use commands::{
+    access, demo, explain, generate, partner, resources, serve, settle, statement, usage, verify,
+};
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +75,8 @@ enum Command {
     Statement(statement::StatementArgs),
     /// Why a resource earned or lost PEC on a day.
     Explain(explain::ExplainArgs),
+    /// The resources in the ledger with the credit they earned and lost (to pick one to explain).
+    Resources(resources::ResourcesArgs),
     /// Re-compute every hash and every resource-day's sum.
     Verify,
     /// Partners' webhook secrets.
@@ -233,6 +237,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Settle(args) => settle::run(&ctx, args),
         Command::Statement(args) => statement::run(&ctx, args),
         Command::Explain(args) => explain::run(&ctx, args),
+        Command::Resources(args) => resources::run(&ctx, args),
         Command::Verify => verify::run(&ctx),
         Command::Partner { command } => partner::run(&ctx, command),
         Command::Generate(args) => generate::run(args),

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod ledger;
 pub mod products;
 pub mod reasons;
+pub mod resources;
 pub mod roles;
 pub mod settle;
 pub mod snapshot;

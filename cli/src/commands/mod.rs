@@ -16,6 +16,7 @@ pub mod demo;
 pub mod explain;
 pub mod generate;
 pub mod partner;
+pub mod resources;
 pub mod serve;
 pub mod settle;
 pub mod statement;
@@ -126,6 +127,12 @@ pub fn date_arg(text: &str) -> Result<chrono::NaiveDate, String> {
         Ok(d) if shaped => Ok(d),
         _ => Err("not a date (expected YYYY-MM-DD, e.g. 2026-09-30)".into()),
     }
+}
+
+/// A month flag: `YYYY-MM`.
+pub fn month_arg(text: &str) -> Result<pec_ledger::statement::Month, String> {
+    pec_ledger::statement::Month::parse(text.trim())
+        .map_err(|_| "not a month (expected YYYY-MM, e.g. 2026-09)".into())
 }
 
 /// A time flag: RFC 3339 (`2026-09-03T02:00:00Z`, or with an offset), taken as UTC.
