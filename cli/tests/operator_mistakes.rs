@@ -664,3 +664,82 @@ fn resources_lists_what_explain_can_be_asked_about() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("--month"), "{}", stderr(&out));
 }
+
+/// Ids are checked where they enter on the command line: tenant ids are GUIDs, MPN IDs digits;
+/// a wrong one is exit 2 naming the flag and the form, before anything is opened or written.
+#[test]
+fn ids_on_the_command_line_are_validated_naming_the_flag() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let csv = examples().join("daily-rated-usage.csv");
+    let csv = csv.to_str().unwrap();
+    let snapshot = examples().join("snapshot-0.json");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["usage", "upload", csv, "--partner", "acme"],
+            "--partner \"acme\": not a partner's tenant id (expected a GUID",
+        ),
+        (
+            vec![
+                "usage",
+                "upload",
+                csv,
+                "--partner",
+                PARTNER,
+                "--mpn-id",
+                "not an mpn",
+            ],
+            "--mpn-id \"not an mpn\": not an MPN ID (expected its digits",
+        ),
+        (
+            vec!["partner", "set-secret", "acme", "--generate"],
+            "--partner \"acme\": not a partner's tenant id",
+        ),
+        (
+            vec![
+                "access",
+                "post",
+                snapshot.to_str().unwrap(),
+                "--partner",
+                "7a3c0000",
+            ],
+            "--partner \"7a3c0000\": not a partner's tenant id",
+        ),
+        (
+            vec![
+                "access",
+                "import",
+                csv,
+                "--partner",
+                PARTNER,
+                "--customer",
+                "contoso",
+                "--taken-at",
+                "2026-09-02T06:00:00Z",
+            ],
+            "--customer \"contoso\": not a tenant id",
+        ),
+        (
+            vec![
+                "access",
+                "import",
+                csv,
+                "--partner",
+                PARTNER,
+                "--customer",
+                "bdd640fb-0667-4ad1-9c80-317fa3b1799d",
+                "--taken-at",
+                "2026-09-02T06:00:00Z",
+                "--pal",
+                "MPN-1",
+            ],
+            "--pal \"MPN-1\": not an MPN ID",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = pec(&data, &args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(!data.exists(), "{args:?}: nothing created");
+    }
+}

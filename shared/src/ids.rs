@@ -45,6 +45,22 @@ pub fn usage_resource_key_into(resource_uri: &str, subscription_id: &str, out: &
     }
 }
 
+/// Whether `id` is a GUID in its usual text form: 8-4-4-4-12 hexadecimal digits (tenant,
+/// subscription and object ids).
+pub fn is_guid(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Whether `id` is an MPN ID (a Partner Network id): 1 to 12 decimal digits.
+pub fn is_mpn_id(id: &str) -> bool {
+    (1..=12).contains(&id.len()) && id.bytes().all(|c| c.is_ascii_digit())
+}
+
 /// Lower-cased, trimmed GUID (or any identifier compared case-insensitively).
 pub fn normalize_guid(id: &str) -> String {
     id.trim().to_ascii_lowercase()
@@ -163,6 +179,33 @@ mod tests {
         fn normalisation_is_idempotent(s in "[/A-Za-z0-9.-]{0,40}") {
             let once = normalize_resource_id(&s);
             prop_assert_eq!(normalize_resource_id(&once), once.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod id_form_tests {
+    use super::*;
+
+    #[test]
+    fn guids_and_mpn_ids_are_told_by_their_form() {
+        assert!(is_guid("7a3c0000-0000-4000-8000-000000000001"));
+        assert!(is_guid("7A3C0000-0000-4000-8000-00000000000F"));
+        for not in [
+            "acme",
+            "",
+            "7a3c0000-0000-4000-8000-00000000000",
+            "7a3c0000-0000-4000-8000-0000000000011",
+            "7a3c0000_0000-4000-8000-000000000001",
+            "7a3c0000-0000-4000-8000-00000000000g",
+            "{7a3c0000-0000-4000-8000-000000000001}",
+        ] {
+            assert!(!is_guid(not), "{not}");
+        }
+        assert!(is_mpn_id("4100001"));
+        assert!(is_mpn_id("1"));
+        for not in ["", "not an mpn", "41-00001", "1234567890123", " 4100001"] {
+            assert!(!is_mpn_id(not), "{not:?}");
         }
     }
 }

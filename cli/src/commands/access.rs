@@ -4,7 +4,8 @@
 //! [`ExitStatus::InputRejected`].
 
 use super::{
-    print_json, read_input, read_input_at_most, validate_partner, validate_tenant, Context,
+    print_json, read_input, read_input_at_most, validate_mpn_id, validate_partner, validate_tenant,
+    Context,
 };
 use crate::{ExitStatus, Failure};
 use chrono::{DateTime, Utc};
@@ -160,6 +161,10 @@ fn import(ctx: &Context, args: ImportArgs) -> Result<ExitStatus, Failure> {
     } = args;
     let partner = validate_partner(&partner)?;
     let customer = validate_tenant("--customer", &customer)?;
+    let pal = pal
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| validate_mpn_id("--pal", &p))
+        .transpose()?;
     let json = read_input(&file)?;
     let format = match format {
         Some(ImportFileFormat::Az) => Some(ImportFormat::Az),

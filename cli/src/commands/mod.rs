@@ -102,20 +102,32 @@ pub fn validate_partner(p: &str) -> Result<String, Failure> {
     validate_tenant("--partner", p)
 }
 
-/// A tenant id given as `option`, trimmed and lower-cased.
+/// A tenant id given as `option`, trimmed and lower-cased: a GUID.
 pub fn validate_tenant(option: &str, p: &str) -> Result<String, Failure> {
     let p = p.trim().to_ascii_lowercase();
-    if p.is_empty() || p.contains(['/', '\\']) {
+    if !pec_ledger::ids::is_guid(&p) {
         let what = if option == "--partner" {
-            "a partner"
+            "a partner's"
         } else {
             "a"
         };
         return Err(Failure::usage(format!(
-            "{option} {p:?} is not {what} tenant id"
+            "{option} {p:?}: not {what} tenant id (expected a GUID such as \
+             7a3c0000-0000-4000-8000-000000000001)"
         )));
     }
     Ok(p)
+}
+
+/// An MPN ID given as `option`, trimmed: decimal digits.
+pub fn validate_mpn_id(option: &str, m: &str) -> Result<String, Failure> {
+    let m = m.trim();
+    if !pec_ledger::ids::is_mpn_id(m) {
+        return Err(Failure::usage(format!(
+            "{option} {m:?}: not an MPN ID (expected its digits, such as 4100001)"
+        )));
+    }
+    Ok(m.to_string())
 }
 
 /// A date flag: `YYYY-MM-DD`, and a real day of the calendar. clap names the flag in front of

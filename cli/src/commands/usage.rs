@@ -3,7 +3,7 @@
 //! optionally gzip) and prints its receipt; a rejected file exits with
 //! [`ExitStatus::InputRejected`].
 
-use super::{print_json, validate_partner, Context};
+use super::{print_json, validate_mpn_id, validate_partner, Context};
 use crate::{progress, ExitStatus, Failure};
 use chrono::Utc;
 use clap::Subcommand;
@@ -50,6 +50,9 @@ fn upload(
     mpn_id: Option<String>,
 ) -> Result<ExitStatus, Failure> {
     let partner = validate_partner(partner)?;
+    let mpn_id = mpn_id
+        .map(|m| validate_mpn_id("--mpn-id", &m))
+        .transpose()?;
     if file.is_dir() {
         return Err(Failure::usage(format!(
             "{} is a directory: give one usage file",
@@ -77,9 +80,6 @@ fn upload(
     } else {
         detect_usage_format(open()?)
     };
-    let mpn_id = mpn_id
-        .map(|m| m.trim().to_string())
-        .filter(|m| !m.is_empty());
     if format.needs_mpn_id() && mpn_id.is_none() {
         return Err(Failure::usage(format!(
             "{} is {}, which has no MpnId column: give the partner's own MPN ID with --mpn-id",
