@@ -295,6 +295,35 @@ mod tests {
         }
     }
 
+    /// Every flag and argument of every command has a help line (`pec X --help` says what it
+    /// takes).
+    #[test]
+    fn every_flag_has_a_help_line() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                let help = arg
+                    .get_help()
+                    .or(arg.get_long_help())
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if help.trim().is_empty() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "pec", &mut missing);
+        assert!(missing.is_empty(), "no help line: {missing:#?}");
+    }
+
     #[test]
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;

@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 pub enum AccessCommand {
     /// Store one access snapshot (JSON file, or - for stdin); prints the receipt.
     Post {
+        /// The snapshot (JSON, SPEC 3.2), or - to read it from stdin.
         file: PathBuf,
+        /// The partner's tenant id (a GUID, e.g. 7a3c0000-0000-4000-8000-000000000001).
         #[arg(long)]
         partner: String,
         /// Clock for the "takenAt not in the future" check; default: now.
@@ -38,7 +40,9 @@ pub enum AccessCommand {
 /// The arguments of `pec access import`.
 #[derive(clap::Args)]
 pub struct ImportArgs {
+    /// The role-assignment listing (JSON from az or Azure Resource Graph), or - for stdin.
     file: PathBuf,
+    /// The partner's tenant id (a GUID, e.g. 7a3c0000-0000-4000-8000-000000000001).
     #[arg(long)]
     partner: String,
     /// The customer tenant the assignments are in.

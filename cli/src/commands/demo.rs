@@ -66,6 +66,7 @@ pub struct DemoArgs {
     /// Working directory of the demo (its data and generated inputs); recreated on each run.
     #[arg(long, default_value = "./pec-demo")]
     dir: PathBuf,
+    /// Seed of the generated example (the same seed gives the same figures).
     #[arg(long, default_value_t = 42)]
     seed: u64,
 }

@@ -9,10 +9,14 @@ use clap::ValueEnum;
 /// The arguments of `pec explain`.
 #[derive(clap::Args)]
 pub struct ExplainArgs {
+    /// The partner's tenant id (a GUID, e.g. 7a3c0000-0000-4000-8000-000000000001).
     #[arg(long)]
     partner: String,
+    /// The resource id, as in the usage file's ResourceURI (any case; `pec resources` lists
+    /// them), or the subscription (`/subscriptions/…`) for lines without one.
     #[arg(long)]
     resource: String,
+    /// The usage date, YYYY-MM-DD.
     #[arg(long, value_parser = crate::commands::date_arg)]
     date: NaiveDate,
     /// json (default: the explanation with its evidence; the answer also goes to stderr) or

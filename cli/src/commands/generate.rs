@@ -9,24 +9,34 @@ use std::path::PathBuf;
 /// The arguments of `pec generate`.
 #[derive(clap::Args)]
 pub struct GenerateArgs {
+    /// Directory to write into (usage/, snapshots/, manifest.json).
     #[arg(long)]
     out: PathBuf,
+    /// Seed of every random choice: the same options give byte-identical files.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Number of partners.
     #[arg(long, default_value_t = 2)]
     partners: u32,
+    /// Customers of each partner.
     #[arg(long, default_value_t = 4)]
     customers: u32,
+    /// Azure subscriptions of each customer.
     #[arg(long, default_value_t = 2)]
     subscriptions: u32,
+    /// Billed resources (VMs, sites, SQL databases, storage accounts) per subscription.
     #[arg(long, default_value_t = 6)]
     resources: u32,
+    /// First usage day, YYYY-MM-DD.
     #[arg(long, default_value = "2026-09-01", value_parser = crate::commands::date_arg)]
     start: NaiveDate,
+    /// Number of usage days (one usage file per partner per day).
     #[arg(long, default_value_t = 30)]
     days: u32,
+    /// Hours between two access snapshots of a customer.
     #[arg(long, default_value_t = 6)]
     snapshot_hours: u32,
+    /// Write .csv.gz instead of .csv.
     #[arg(long)]
     gzip: bool,
 }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 /// The arguments of `pec statement`.
 #[derive(clap::Args)]
 pub struct StatementArgs {
+    /// The partner's tenant id (a GUID, e.g. 7a3c0000-0000-4000-8000-000000000001).
     #[arg(long)]
     partner: String,
     /// YYYY-MM

@@ -23,6 +23,7 @@ pub enum UsageCommand {
     Upload {
         /// The usage file (CSV, or CSV compressed with gzip), or - to read it from stdin.
         file: PathBuf,
+        /// The partner's tenant id (a GUID, e.g. 7a3c0000-0000-4000-8000-000000000001).
         #[arg(long)]
         partner: String,
         /// The partner's own MPN ID (the DRU's MpnId), which Cost Management and FOCUS exports
