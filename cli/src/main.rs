@@ -244,7 +244,12 @@ fn dispatch(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Serve(_) | Command::Demo(_) if ctx.kind == StoreKind::Aws => Err(Failure::usage(
             "serve and demo work on the embedded store only (--store sqlite)",
         )),
-        Command::Serve(args) => serve::run(&ctx.data_dir, args),
+        Command::Serve(args) => {
+            // The webhook needs a partner's secret, kept in the ledger: a data directory
+            // without one is a mistyped --data-dir.
+            ctx.require_ledger()?;
+            serve::run(&ctx.data_dir, args)
+        }
         Command::Demo(args) => demo::run(args, given_data_dir.as_deref()),
     }
 }

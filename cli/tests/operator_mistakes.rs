@@ -58,6 +58,9 @@ fn read_commands_refuse_a_data_directory_without_a_ledger_and_create_nothing() {
         vec!["verify"],
         [&["statement"][..], &month[..]].concat(),
         [&["explain"][..], &explain[..]].concat(),
+        vec!["resources", "--partner", PARTNER],
+        // serve refuses before it listens (a port that would be taken otherwise).
+        vec!["serve", "--listen", "127.0.0.1:0"],
     ] {
         let out = pec(&typo, &args);
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));

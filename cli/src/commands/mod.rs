@@ -58,6 +58,13 @@ impl Context {
     /// embedded store, a data directory without a ledger is a usage error naming it, and nothing
     /// is created there (a mistyped `--data-dir` must not read as an empty ledger).
     pub fn existing_store(&self) -> Result<&dyn Store, Failure> {
+        self.require_ledger()?;
+        self.store()
+    }
+
+    /// With the embedded store, a usage error naming the data directory when it holds no
+    /// ledger (`pec.db`), before anything is created there.
+    pub fn require_ledger(&self) -> Result<(), Failure> {
         if self.kind == StoreKind::Sqlite && !self.data_dir.join("pec.db").is_file() {
             return Err(Failure::usage(format!(
                 "--data-dir {}: no ledger there (no pec.db); give the data directory that `pec \
@@ -66,7 +73,7 @@ impl Context {
                 self.data_dir.display()
             )));
         }
-        self.store()
+        Ok(())
     }
 
     /// The domain configuration (opens the store first).
