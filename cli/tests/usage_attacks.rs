@@ -286,8 +286,12 @@ fn broken_files_are_rejected_whole_naming_the_line_and_store_nothing() {
     assert_eq!((code, r["status"].as_str()), (0, Some("accepted")), "{r}");
 }
 
+/// Formula text cannot come in through ids any more: a CustomerId, Tier2MpnId or SubscriptionId
+/// that is not a GUID or an MPN ID is rejected naming its column (the CSV statement still
+/// neutralises cells starting with `=`, `+`, `-`, `@`, tab or CR: `statement::tests`). Amounts such
+/// as -1.5 stay numbers.
 #[test]
-fn formula_cells_from_usage_files_are_neutralised_in_csv_statements() {
+fn formula_cells_from_usage_files_are_refused_and_amounts_stay_numbers() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
     let rows = [
@@ -300,30 +304,53 @@ fn formula_cells_from_usage_files_are_neutralised_in_csv_statements() {
             ("SubscriptionId", "+cmd|' /C calc'!A0"),
             ("ResourceURI", ""),
         ]),
-        usage_row(&[
-            ("CustomerId", "-2+3"),
-            ("Tier2MpnId", "\"\tTAB\""),
-            ("UnitPrice", "-1.5"),
-            ("Quantity", "1"),
-        ]),
+        usage_row(&[("CustomerId", "-2+3"), ("Tier2MpnId", "\"\tTAB\"")]),
     ];
     let (code, r) = upload(&data, "formulas.csv", &usage_file(&rows));
+    assert_eq!(code, 3, "{r}");
+    let got: Vec<(u64, String)> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(u64, String)> = [
+        (2, "CustomerId"),
+        (2, "SubscriptionId"),
+        (2, "Tier2MpnId"),
+        (3, "CustomerId"),
+        (3, "Tier2MpnId"),
+    ]
+    .iter()
+    .map(|(l, c)| (*l, c.to_string()))
+    .collect();
+    assert_eq!(got, want, "{r}");
+    let stored = holdings(&data);
+    assert_eq!(
+        (stored.uploads, stored.staged_usage_rows, stored.usage_keys),
+        (0, 0, 0),
+        "nothing stored"
+    );
+
+    // A negative price stays a number in the CSV statement.
+    let rows = [usage_row(&[("UnitPrice", "-1.5"), ("Quantity", "1")])];
+    let (code, r) = upload(&data, "negative.csv", &usage_file(&rows));
     assert_eq!((code, r["status"].as_str()), (0, Some("accepted")), "{r}");
     let csv = String::from_utf8(settle_and_statement(&data, PARTNER, "csv")).unwrap();
-    // Text cells that start with =, +, -, @ get a leading quote (OWASP); the tab-prefixed
-    // Tier2MpnId was trimmed on reading; amounts such as -1.5 stay numbers.
-    let p = PARTNER;
-    let expected = [
-        "\u{feff}section,partner_id,month,currency,customer_id,tier2_mpn_id,subscription_id,date,usage_month,reason,list_amount,eligible_amount,ineligible_amount,earned_credit,lost_credit,microsoft_credit,variance,effective_rate".to_string(),
-        format!("total,{p},2026-09,USD,,,,,,,18.5,18.5,0,0,2.775,2.775,-2.775,0"),
-        format!("lost_by_reason,{p},2026-09,USD,,,,,,NO_EVIDENCE,,,,,2.775,,,"),
-        format!("customer,{p},2026-09,USD,'-2+3,TAB,,,,,-1.5,-1.5,0,0,-0.225,-0.225,0.225,0"),
-        format!("subscription,{p},2026-09,USD,'-2+3,TAB,{SUB},,,,-1.5,-1.5,0,0,-0.225,-0.225,0.225,0"),
-        format!("customer,{p},2026-09,USD,\"'=hyperlink(\"\"http://evil.example\"\",\"\"x\"\")\",'@SUM(A1),,,,,20,20,0,0,3,3,-3,0"),
-        format!("subscription,{p},2026-09,USD,\"'=hyperlink(\"\"http://evil.example\"\",\"\"x\"\")\",'@SUM(A1),'+cmd|' /c calc'!a0,,,,20,20,0,0,3,3,-3,0"),
-        format!("day,{p},2026-09,USD,,,,2026-09-01,,,,,,0,2.775,2.775,,"),
-    ];
-    assert_eq!(csv, expected.join("\r\n") + "\r\n");
+    let total = csv
+        .lines()
+        .find(|l| l.starts_with("total,"))
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        total,
+        format!("total,{PARTNER},2026-09,USD,,,,,,,-1.5,-1.5,0,0,-0.225,-0.225,0.225,0")
+    );
 }
 
 #[test]

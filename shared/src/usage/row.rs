@@ -159,6 +159,29 @@ pub(super) fn check_row<'a>(
             });
         }
     }
+    // Ids have their forms: tenant and subscription ids are GUIDs, MPN IDs digits.
+    // (PartnerId is the uploading partner's, checked above.)
+    for (k, what) in [
+        (CUSTOMER_ID, "a GUID (the customer's tenant id)"),
+        (SUBSCRIPTION_ID, "a GUID"),
+    ] {
+        if let Some(id) = given(k) {
+            if !crate::ids::is_guid(id) {
+                errors.add(line, COLUMNS[k], values[k], || {
+                    format!("{} must be {what}", COLUMNS[k])
+                });
+            }
+        }
+    }
+    for k in [MPN_ID, TIER2_MPN_ID] {
+        if let Some(id) = given(k) {
+            if !crate::ids::is_mpn_id(id) {
+                errors.add(line, COLUMNS[k], values[k], || {
+                    format!("{} must be an MPN ID (its digits)", COLUMNS[k])
+                });
+            }
+        }
+    }
     let usage_date = given(USAGE_DATE).and_then(|text| {
         parse_usage_date(text)
             .map_err(|m| {

@@ -913,7 +913,15 @@ fn decimal(max_scale: u32) -> impl Strategy<Value = Decimal> {
 
 /// A valid row as the file writes it (55 fields) and the line it must read as (line 0).
 fn valid_row() -> impl Strategy<Value = (Vec<String>, UsageLine)> {
-    let ids = (guid(), guid(), guid(), text(1), text(0), text(0));
+    // MpnId digits, Tier2MpnId digits or empty (the reader checks their forms).
+    let ids = (
+        guid(),
+        guid(),
+        guid(),
+        "[0-9]{1,10}",
+        prop_oneof![Just(String::new()), "[0-9]{1,10}"],
+        text(0),
+    );
     let meter = (
         text(1),
         text(1),
