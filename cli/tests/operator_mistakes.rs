@@ -7,6 +7,13 @@ mod support;
 use std::path::Path;
 use support::*;
 
+/// `out` is a usage error (exit 2) whose message says `message`.
+#[track_caller]
+fn refused(out: &std::process::Output, message: &str) {
+    assert_eq!(code(out), 2, "{}", stderr(out));
+    assert!(stderr(out).contains(message), "{}", stderr(out));
+}
+
 /// The examples' usage file, uploaded into `data`.
 fn upload_example_usage(data: &Path) {
     let csv = examples().join("daily-rated-usage.csv");
@@ -96,14 +103,7 @@ fn a_now_before_the_latest_posting_is_refused_and_appends_nothing() {
     // New evidence arrives, but the clock given is a day behind the first run's.
     post_example_snapshots(&data);
     let out = settle("2026-09-30T02:00:00Z");
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(
-            "--now 2026-09-30T02:00:00Z: before the latest posting in this ledger (2026-10-01T02:00:00Z)"
-        ),
-        "{}",
-        stderr(&out)
-    );
+    refused(&out, "--now 2026-09-30T02:00:00Z: before the latest posting in this ledger (2026-10-01T02:00:00Z)");
     let out = pec(&data, &["verify"]);
     assert_eq!(
         json(&out)["entries"],
@@ -136,13 +136,9 @@ fn a_now_in_the_future_is_refused_and_appends_nothing() {
             "2099-01-01T00:00:00Z",
         ],
     );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(
-            "--now 2099-01-01T00:00:00Z: more than 5 minutes ahead of this machine's clock"
-        ),
-        "{}",
-        stderr(&out)
+    refused(
+        &out,
+        "--now 2099-01-01T00:00:00Z: more than 5 minutes ahead of this machine's clock",
     );
     let out = pec(&data, &["verify"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -322,12 +318,7 @@ fn secrets_are_generated_shown_once_listed_by_fingerprint_and_revoked_by_it() {
     assert_eq!(prints, [fingerprint(&secret), fingerprint(second)]);
     // A third is refused, naming how to get out.
     let out = pec(&data, &["partner", "set-secret", PARTNER, "--generate"]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("two secrets are already active"),
-        "{}",
-        stderr(&out)
-    );
+    refused(&out, "two secrets are already active");
     // Revoked by fingerprint; an unknown fingerprint is a usage error.
     let print = fingerprint(&secret);
     let out = pec(
@@ -375,8 +366,7 @@ fn dates_times_and_months_that_are_not_say_the_flag_and_the_form() {
         ),
     ] {
         let out = pec(&data, &args);
-        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
+        refused(&out, expected);
     }
     // Good values still parse (an offset is taken as UTC).
     let out = pec(
@@ -458,12 +448,8 @@ fn demo_writes_its_ledger_where_data_dir_says_and_never_over_another() {
     ledger(&real);
     let other = root.path().join("demo-2");
     let out = demo(&real, &other);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("--data-dir") && stderr(&out).contains("was not made by pec demo"),
-        "{}",
-        stderr(&out)
-    );
+    refused(&out, "--data-dir");
+    refused(&out, "was not made by pec demo");
     assert!(!other.exists(), "nothing written");
     assert_eq!(json(&pec(&real, &["verify"]))["entries"], 8);
 }
@@ -741,8 +727,7 @@ fn ids_on_the_command_line_are_validated_naming_the_flag() {
     ];
     for (args, message) in cases {
         let out = pec(&data, &args);
-        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        refused(&out, message);
         assert!(!data.exists(), "{args:?}: nothing created");
     }
 }

@@ -184,6 +184,12 @@ CREATE TABLE IF NOT EXISTS webhook_secrets (
     PRIMARY KEY (partner_id, secret)
 );
 
+-- Releases before format 2 kept entries in a table `ledger_entries`, and create it when it is
+-- missing: this view of the same name makes such a release fail when it opens the database
+-- ("views may not be indexed") instead of taking it for an empty ledger.
+CREATE VIEW IF NOT EXISTS ledger_entries AS
+SELECT 'pec.db is format 2; entries are in the view ledger; this pec is older than the database' AS note;
+
 CREATE VIEW IF NOT EXISTS ledger AS
 SELECT r.partner_id, r.customer_id, r.subscription_id, r.resource_id, e.usage_date, r.currency,
        e.seq, e.kind, e.status, e.reason, e.list_amount, e.eligible_amount, e.ineligible_amount,
@@ -236,7 +242,15 @@ pub fn prepare(conn: &mut Connection) -> StoreResult<()> {
     }
     tx.pragma_update(None, "user_version", FORMAT)
         .map_err(backend)?;
-    tx.commit().map_err(backend)
+    tx.commit().map_err(backend)?;
+    if legacy {
+        // The old tables' pages are free now: give them back to the file system once. A
+        // VACUUM that fails (no room for its copy) leaves the database as it is, upgraded.
+        if let Err(e) = conn.execute_batch("VACUUM") {
+            tracing::warn!(error = %e, "pec.db upgraded; VACUUM failed, its free pages stay in the file");
+        }
+    }
+    Ok(())
 }
 
 /// Moves format 1's JSON rows into format 2's tables, then drops the old tables.
@@ -337,5 +351,7 @@ fn upgrade_from_format_1(tx: &rusqlite::Transaction<'_>) -> StoreResult<()> {
         "DROP TABLE ledger_entries; DROP TABLE ledger_heads; DROP TABLE usage_staged;",
     )
     .map_err(backend)?;
+    // The guard view of SCHEMA could not be made while the old table had its name.
+    tx.execute_batch(SCHEMA).map_err(backend)?;
     Ok(())
 }

@@ -463,8 +463,12 @@ impl SqliteStore {
                 {
                     return Ok(AppendOutcome::Conflict);
                 }
-                if let Some(previous) = w.posted_at_of(k, e.seq.wrapping_sub(1))? {
-                    if e.seq > 0 && e.posted_at < previous {
+                let previous = match e.seq.checked_sub(1) {
+                    Some(seq) => w.posted_at_of(k, seq)?,
+                    None => None,
+                };
+                if let Some(previous) = previous {
+                    if e.posted_at < previous {
                         return Err(StoreError::Backend(format!(
                             "entry {} of {k} would be posted at {} before entry {} (posted at {}): a \
                              chain's postings never go backwards; settle with a later --now",

@@ -533,14 +533,15 @@ fn settle_customers_with_progress<S: Store + ?Sized>(
         let (mut c, mut from) = cursor;
         let next = loop {
             let (partner, customer) = &customers[c];
-            if access.as_ref().map(|(i, _)| *i) != Some(c) {
-                let (loaded, checkpoint) =
-                    load_access_checkpointed(store, config, partner, customer)?;
-                checkpoints.extend(checkpoint);
-                access = Some((c, loaded));
-            }
-            let Some((_, loaded)) = &access else {
-                unreachable!("loaded above")
+            // The customer's access, loaded once however many batches it takes.
+            let (_, loaded) = match access.take() {
+                Some((i, loaded)) if i == c => access.insert((i, loaded)),
+                _ => {
+                    let (loaded, checkpoint) =
+                        load_access_checkpointed(store, config, partner, customer)?;
+                    checkpoints.extend(checkpoint);
+                    access.insert((c, loaded))
+                }
             };
             let prepared = PreparedAccess::new(loaded, &roles);
             let selection = select_days(store, &prepared, &base, opts, partner, customer, from)?;

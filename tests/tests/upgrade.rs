@@ -87,7 +87,7 @@ fn a_format_1_data_directory_is_upgraded_in_place_and_reads_the_same() {
     assert_eq!(version, 2);
     let old: i64 = db
         .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name IN ('ledger_entries', 'ledger_heads', 'usage_staged')",
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('ledger_entries', 'ledger_heads', 'usage_staged')",
             [],
             |r| r.get(0),
         )
@@ -101,6 +101,9 @@ fn a_format_1_data_directory_is_upgraded_in_place_and_reads_the_same() {
         .map(|r| r.unwrap())
         .collect();
     assert_eq!(formats, vec![(2, 12)]);
+    // A release before format 2 would create its empty `ledger_entries` table and take this for
+    // an empty ledger: the guard view of that name makes its schema fail instead.
+    assert_older_release_is_refused(&db);
     // The view shows figures as columns.
     let earned: String = db
         .query_row(
@@ -165,4 +168,26 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 
 fn rusqlite_connection(dir: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(dir.join("pec.db")).unwrap()
+}
+
+/// What a release before format 2 runs when it opens `pec.db` (its schema's first statements
+/// about entries) fails on a format 2 database.
+fn assert_older_release_is_refused(db: &rusqlite::Connection) {
+    let old_schema = "CREATE TABLE IF NOT EXISTS ledger_entries (partner_id TEXT NOT NULL, \
+        usage_date TEXT NOT NULL, entry TEXT NOT NULL); \
+        CREATE INDEX IF NOT EXISTS ledger_entries_by_date ON ledger_entries (partner_id, usage_date);";
+    let refused = db.execute_batch(old_schema).unwrap_err().to_string();
+    assert!(refused.contains("views may not be indexed"), "{refused}");
+}
+
+#[test]
+fn a_new_database_is_refused_by_an_older_release_too() {
+    let root = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open_dir(root.path()).unwrap());
+    let db = rusqlite_connection(root.path());
+    assert_older_release_is_refused(&db);
+    let note: String = db
+        .query_row("SELECT note FROM ledger_entries", [], |r| r.get(0))
+        .unwrap();
+    assert!(note.contains("format 2"), "{note}");
 }
