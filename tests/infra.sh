@@ -224,10 +224,11 @@ def contract_problems(template, transformed):
     }
     if routes != want_routes:
         out.append(f"HTTP routes are {routes}")
-    gsis = {t: sorted(i["IndexName"] for i in res[t]["Properties"]["GlobalSecondaryIndexes"])
+    gsis = {t: sorted((i["IndexName"], i["Projection"]["ProjectionType"])
+                      for i in res[t]["Properties"].get("GlobalSecondaryIndexes", []))
             for t in ("LedgerTable", "StateTable")}
-    if gsis != {"LedgerTable": ["ByPostingMonth", "ByUsageMonth"], "StateTable": ["ByIndex"]}:
-        out.append(f"table indexes are {gsis}")
+    if gsis != {"LedgerTable": [("PriorPeriod", "KEYS_ONLY")], "StateTable": []}:
+        out.append(f"table indexes are {gsis} (table format 2: one keys-only index)")
     notif = transformed["Resources"]["DataBucket"]["Properties"].get("NotificationConfiguration", {})
     if "uploads/" not in json.dumps(notif) or "UsageUploadFunction" not in json.dumps(notif):
         out.append("the bucket does not notify UsageUploadFunction for uploads/")

@@ -3,19 +3,20 @@
 //! design is in `aws/README.md`; the key functions are in [`crate::keys`].
 //!
 //! The submodules depend one way: `item` (attributes, errors) ← `requests` (queries,
-//! batches, transactions, retries) ← `presence` (customer-date index) ← `store` (the
-//! struct and its sync-over-async bridge) ← one module per trait: `usage`, `snapshot`,
-//! `ledger`, `partners`.
+//! batches, transactions, retries) ← `codec` (entries as items) ← `store` (the struct and its
+//! sync-over-async bridge) ← one module per trait: `usage`, `snapshot`, `ledger`, `partners`;
+//! `format` checks which table layout the tables hold.
 
+mod codec;
+mod format;
 mod item;
 mod ledger;
 mod partners;
-mod presence;
 mod requests;
 mod snapshot;
 mod store;
 mod usage;
 
 pub use item::{s, Item};
-pub use ledger::ENTRIES_PER_TRANSACTION;
+pub use ledger::{ENTRIES_PER_TRANSACTION, ITEMS_PER_TRANSACTION};
 pub use store::DynamoStore;

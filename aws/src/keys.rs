@@ -4,16 +4,13 @@
 //! resource ids Azure resource paths, none of which contains `#`.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use pec_ledger::ledger::ResourceDayKey;
 
-/// Shards of the ledger's month indexes (`ByUsageMonth`, `ByPostingMonth`) per partner-month.
-pub const LEDGER_SHARDS: u32 = 32;
-/// Shards of a customer-day's heads.
-pub const HEAD_SHARDS: u32 = 4;
-/// Shards of the customer-date index of one date.
-pub const DATE_SHARDS: u32 = 8;
-/// Shards of an upload's staged rows in the state table's `ByIndex`.
-pub const STAGE_SHARDS: u32 = 16;
+/// Shards of the prior-period index (`PriorPeriod`) per partner and posting month.
+pub const PRIOR_SHARDS: u32 = 16;
+
+/// The layout these keys describe (`FORMAT` item of the state table). Format 1 (before issue 13)
+/// kept per-resource-day heads, month indexes that projected every attribute and staged rows.
+pub const TABLE_FORMAT: u32 = 2;
 
 /// Sort-key value of single items (uploads, claims).
 pub const ONE: &str = "-";
@@ -53,90 +50,83 @@ pub fn seq(n: u32) -> String {
 
 // ---- ledger table ----
 
-/// Partition key of a resource-day's entries.
-pub fn entry_pk(k: &ResourceDayKey) -> String {
-    format!(
-        "RD#{}#{}#{}#{}#{}",
-        k.partner_id,
-        k.customer_id,
-        k.resource_id,
-        day(k.usage_date),
-        k.currency
-    )
+/// Partition of a customer-date's entries: every entry of every resource-day the customer has on
+/// the date, so one query reads the date's heads.
+pub fn day_pk(partner: &str, customer: &str, date: NaiveDate) -> String {
+    format!("{partner}#{customer}#{}", day(date))
 }
 
-/// `ByUsageMonth` partition: partner, usage month, shard of the resource id (so one query
-/// finds a resource's entries for `explain`).
-pub fn usage_month_pk(partner: &str, month: &str, shard: u32) -> String {
-    format!("{partner}#{month}#{shard:02}")
-}
-
-pub fn resource_shard(resource_id: &str) -> u32 {
-    shard(&[resource_id], LEDGER_SHARDS)
-}
-
-/// `ByUsageMonth` sort key: resource, date, customer, currency, seq — a resource-day's entries
+/// Sort key of an entry in its customer-date: resource, currency, seq — a resource-day's entries
 /// are adjacent and in seq order.
-pub fn usage_month_sk(k: &ResourceDayKey, n: u32) -> String {
-    format!(
-        "{}#{}#{}#{}#{}",
-        k.resource_id,
-        day(k.usage_date),
-        k.customer_id,
-        k.currency,
-        seq(n)
-    )
+pub fn entry_sk(resource_id: &str, currency: &str, n: u32) -> String {
+    format!("{resource_id}#{currency}#{}", seq(n))
 }
 
-/// `ByPostingMonth` partition: partner, posting month, shard of the resource-day.
-pub fn posting_month_pk(partner: &str, month: &str, shard: u32) -> String {
-    format!("{partner}#{month}#{shard:02}")
+/// `PriorPeriod` partition: partner, posting month, shard of the entry.
+pub fn prior_pk(partner: &str, posted_month: &str, shard: u32) -> String {
+    format!("{partner}#{posted_month}#{shard:02}")
 }
 
-pub fn resource_day_shard(k: &ResourceDayKey) -> u32 {
-    shard(
-        &[
-            &k.customer_id,
-            &k.resource_id,
-            &day(k.usage_date),
-            &k.currency,
-        ],
-        LEDGER_SHARDS,
-    )
-}
-
-pub fn posting_month_sk(posted_at: DateTime<Utc>, k: &ResourceDayKey, n: u32) -> String {
-    format!("{}#{}", ts(posted_at), usage_month_sk(k, n))
+pub fn prior_shard(day_pk: &str, entry_sk: &str) -> u32 {
+    shard(&[day_pk, entry_sk], PRIOR_SHARDS)
 }
 
 // ---- state table ----
 
-pub fn head_pk(partner: &str, customer: &str, date: NaiveDate, shard: u32) -> String {
-    format!("HEAD#{partner}#{customer}#{}#{shard:02}", day(date))
+pub const FORMAT_PK: &str = "FORMAT";
+pub const PARTNERS_PK: &str = "PARTNERS";
+pub const LATEST_PK: &str = "LATEST";
+
+/// A partner's customers (sort key: customer), with the months they have usage in.
+pub fn customers_pk(partner: &str) -> String {
+    format!("CUSTOMERS#{partner}")
 }
 
-pub fn head_shard(k: &ResourceDayKey) -> u32 {
-    shard(&[&k.resource_id, &k.currency], HEAD_SHARDS)
+/// Which customer a subscription belongs to (sort key: customer), for `explain`.
+pub fn subscription_pk(partner: &str, subscription: &str) -> String {
+    format!("SUB#{partner}#{subscription}")
 }
 
-pub fn head_key(k: &ResourceDayKey) -> (String, String) {
-    (
-        head_pk(&k.partner_id, &k.customer_id, k.usage_date, head_shard(k)),
-        format!("{}#{}", k.resource_id, k.currency),
+/// A customer's day marks (sort key: date).
+pub fn marks_pk(partner: &str, customer: &str) -> String {
+    format!("MARK#{partner}#{customer}")
+}
+
+/// A customer's usage sources: one item per (date, subscription, upload).
+pub fn sources_pk(partner: &str, customer: &str) -> String {
+    format!("SRC#{partner}#{customer}")
+}
+
+pub fn source_sk(
+    date: NaiveDate,
+    subscription: &str,
+    received_at: DateTime<Utc>,
+    upload_id: &str,
+) -> String {
+    format!(
+        "{}#{subscription}#{}#{upload_id}",
+        day(date),
+        ts(received_at)
     )
 }
 
-/// The customer-date index: (partner, customer) pairs with usage or heads on a date.
-pub fn date_index_key(partner: &str, customer: &str, date: NaiveDate) -> (String, String) {
-    let s = shard(&[partner, customer], DATE_SHARDS);
-    (
-        format!("CD#{}#{s:02}", day(date)),
-        format!("{partner}#{customer}"),
+/// The usage block of one (subscription, date, customer) of an upload (sort key: a part id).
+pub fn block_pk(
+    partner: &str,
+    subscription: &str,
+    date: NaiveDate,
+    customer: &str,
+    upload_id: &str,
+) -> String {
+    format!(
+        "UB#{partner}#{subscription}#{}#{customer}#{upload_id}",
+        day(date)
     )
 }
 
-pub fn date_index_pk(date: NaiveDate, shard: u32) -> String {
-    format!("CD#{}#{shard:02}", day(date))
+/// Content-addressed evidence (a list of assignment ids), by its SHA-256.
+pub fn evidence_pk(digest_hex: &str) -> String {
+    format!("EV#{digest_hex}")
 }
 
 /// An accepted upload by (partner, SHA-256): the duplicate claim.
@@ -149,24 +139,6 @@ pub fn upload_pk(upload_id: &str) -> String {
     format!("UPLOAD#{upload_id}")
 }
 
-/// Staged usage rows of one (partner, subscription, date) from one upload.
-pub fn usage_pk(partner: &str, subscription: &str, date: NaiveDate, upload_id: &str) -> String {
-    format!("USG#{partner}#{subscription}#{}#{upload_id}", day(date))
-}
-
-pub fn stage_index_pk(upload_id: &str, shard: u32) -> String {
-    format!("STG#{upload_id}#{shard:02}")
-}
-
-/// Pointers of a customer-day: which upload is the source of each subscription.
-pub fn current_pk(partner: &str, customer: &str, date: NaiveDate) -> String {
-    format!("CUR#{partner}#{customer}#{}", day(date))
-}
-
-pub fn current_sk(subscription: &str, received_at: DateTime<Utc>, upload_id: &str) -> String {
-    format!("{subscription}#{}#{upload_id}", ts(received_at))
-}
-
 pub fn snapshot_claim_pk(partner: &str, snapshot_id: &str) -> String {
     format!("SNAPID#{partner}#{snapshot_id}")
 }
@@ -177,6 +149,16 @@ pub fn snapshot_pk(partner: &str, customer: &str) -> String {
 
 pub fn snapshot_sk(taken_at: DateTime<Utc>, snapshot_id: &str, chunk: usize) -> String {
     format!("{}#{snapshot_id}#{chunk:04}", ts(taken_at))
+}
+
+/// How many snapshots a customer has (kept with each snapshot, in its transaction).
+pub fn snapshot_count_pk(partner: &str, customer: &str) -> String {
+    format!("SNAPN#{partner}#{customer}")
+}
+
+/// A customer's access checkpoint.
+pub fn checkpoint_pk(partner: &str, customer: &str) -> String {
+    format!("ACP#{partner}#{customer}")
 }
 
 /// Months (`YYYY-MM`) from the month of `from` to the month of `through`, inclusive.
@@ -232,11 +214,11 @@ mod tests {
             "bdd640fb-0667-4ad1-9c80-317fa3b1799d",
         ];
         assert_eq!(fnv1a(&customer), 0x89d8_510c);
-        assert_eq!(shard(&customer, LEDGER_SHARDS), 12);
-        assert_eq!(shard(&customer, DATE_SHARDS), 4);
+        assert_eq!(shard(&customer, 32), 12);
+        assert_eq!(shard(&customer, 8), 4);
         assert_ne!(fnv1a(&["a", "b"]), fnv1a(&["ab"]));
         for i in 0..1000 {
-            assert!(shard(&[&i.to_string()], LEDGER_SHARDS) < LEDGER_SHARDS);
+            assert!(shard(&[&i.to_string()], PRIOR_SHARDS) < PRIOR_SHARDS);
         }
     }
 }

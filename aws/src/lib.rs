@@ -130,6 +130,7 @@ impl Aws {
             env.state_table.clone(),
             secrets::SsmSecrets::new(clients.ssm.clone(), env.secrets_prefix.clone()),
         );
+        store.check_format().await.map_err(Failure::permanent)?;
         let objects = S3Objects::new(rt, clients.s3.clone(), env.bucket.clone());
         Ok(Aws {
             rt: tokio::runtime::Handle::current(),

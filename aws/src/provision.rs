@@ -23,6 +23,7 @@ fn key(name: &str, t: KeyType) -> Result<KeySchemaElement, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A keys-only index (the one index of format 2: `PriorPeriod`, sparse).
 fn gsi(name: &str, pk: &str, sk: &str) -> Result<GlobalSecondaryIndex, String> {
     GlobalSecondaryIndex::builder()
         .index_name(name)
@@ -30,7 +31,7 @@ fn gsi(name: &str, pk: &str, sk: &str) -> Result<GlobalSecondaryIndex, String> {
         .key_schema(key(sk, KeyType::Range)?)
         .projection(
             Projection::builder()
-                .projection_type(ProjectionType::All)
+                .projection_type(ProjectionType::KeysOnly)
                 .build(),
         )
         .build()
@@ -75,18 +76,10 @@ pub async fn create_all(
     create_table(
         &clients.dynamodb,
         &env.ledger_table,
-        &[
-            ("ByUsageMonth", "gsi1pk", "gsi1sk"),
-            ("ByPostingMonth", "gsi2pk", "gsi2sk"),
-        ],
+        &[("PriorPeriod", "ppk", "psk")],
     )
     .await?;
-    create_table(
-        &clients.dynamodb,
-        &env.state_table,
-        &[("ByIndex", "gsi1pk", "gsi1sk")],
-    )
-    .await?;
+    create_table(&clients.dynamodb, &env.state_table, &[]).await?;
     clients
         .s3
         .create_bucket()

@@ -1,7 +1,8 @@
 //! A function's cold start sends no request: [`LazyAws`] makes the SDK clients without one, and
 //! the configuration is read from S3 once, on the first invocation (so the function polls the
-//! Lambda runtime API for its first event without a network round trip). No emulator needed: the
-//! endpoint is a local listener that records every request and answers S3's "no such key".
+//! Lambda runtime API for its first event without a network round trip), and the tables' format
+//! is read once with it. No emulator needed: the endpoint is a local listener that records every
+//! request and answers S3's "no such key", and DynamoDB's `GetItem` with a format 2 mark.
 
 use pec_aws::{AwsEnv, ClientSettings, Clients, LazyAws};
 use pec_ledger::config::Config;
@@ -25,12 +26,28 @@ fn recording_endpoint() -> (String, Arc<Mutex<Vec<String>>>) {
                 continue;
             }
             log.lock().expect("log").push(line.trim_end().to_string());
-            // Skip the headers (a GET has no body).
+            // Skip the headers; a POST (DynamoDB) has a body.
+            let mut length = 0usize;
             loop {
                 let mut h = String::new();
                 if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
                     break;
                 }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = std::io::Read::read_exact(&mut reader, &mut body);
+            if line.starts_with("POST") {
+                let item = r#"{"Item":{"pk":{"S":"FORMAT"},"sk":{"S":"-"},"format":{"N":"2"}}}"#;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{item}",
+                    item.len()
+                );
+                continue;
             }
             let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code>\
                         <Message>The specified key does not exist.</Message></Error>";
@@ -46,7 +63,7 @@ fn recording_endpoint() -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 #[test]
-fn no_request_before_the_first_invocation_then_one_configuration_read() {
+fn no_request_before_the_first_invocation_then_one_configuration_and_one_format_read() {
     // Static credentials and region, as Lambda provides them (this test binary's only test).
     std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDTEST");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test-secret");
@@ -87,9 +104,10 @@ fn no_request_before_the_first_invocation_then_one_configuration_read() {
         assert_eq!(read, "pec-cold");
     });
     let requests = seen.lock().expect("log").clone();
-    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests.len(), 2, "{requests:?}");
     assert!(
         requests[0].starts_with("GET /pec-cold/config/config.json"),
         "{requests:?}"
     );
+    assert!(requests[1].starts_with("POST / "), "{requests:?}");
 }

@@ -237,7 +237,11 @@ fn dynamodb_faults_are_retried_and_the_ledger_equals_a_clean_run() {
                     .filter(|l| l.op == op && l.fault == Fault::Unprocessed)
                     .count()
             };
-            assert!(unprocessed("BatchWriteItem") > 0 && unprocessed("BatchGetItem") > 0);
+            // Every batch read met the fault too (the run may make none: evidence written by
+            // this store is known to it).
+            let batch_gets = log.iter().filter(|l| l.op == "BatchGetItem").count();
+            assert!(unprocessed("BatchWriteItem") > 0);
+            assert!(batch_gets == 0 || unprocessed("BatchGetItem") > 0);
         }
         println!(
             "{name}: {faults} faults in {requests} requests, {:?}; ledger of {} entries equal, verify ok",
@@ -505,7 +509,10 @@ fn assert_nothing_kept(env: &TestAws, partner: &str) {
             .unwrap();
         for i in out.items() {
             if let Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)) = i.get("pk") {
-                state.push(pk.clone());
+                // The tables' format mark is written on first use, whatever happens next.
+                if pk != "FORMAT" {
+                    state.push(pk.clone());
+                }
             }
         }
         start = out.last_evaluated_key;

@@ -283,22 +283,36 @@ fn pec_verify_on_the_aws_store_names_a_changed_or_deleted_entry() {
         .items
         .unwrap_or_default();
     assert_eq!(items.len() as u64, report["entries"].as_u64().unwrap());
-    let entry_of = |i: &pec_aws::dynamo::Item| -> pec_ledger::ledger::Entry {
-        serde_json::from_str(i["entry"].as_s().unwrap()).unwrap()
+    // Format 2 items: `pk` = partner#customer#date, `sk` = resource#currency#seq.
+    let seq_of = |i: &pec_aws::dynamo::Item| -> u32 {
+        let sk = i["sk"].as_s().unwrap();
+        sk.rsplit('#').next().unwrap().parse().unwrap()
+    };
+    let rd_of = |i: &pec_aws::dynamo::Item| -> (String, String) {
+        let sk = i["sk"].as_s().unwrap();
+        let (rd, _) = sk.rsplit_once('#').unwrap();
+        (i["pk"].as_s().unwrap().clone(), rd.to_string())
     };
     // A resource-day with an adjustment: its two items.
     let adjusted = items
         .iter()
-        .find(|i| entry_of(i).seq == 1)
+        .find(|i| seq_of(i) == 1)
         .expect("an adjusted resource-day");
-    let day = entry_of(adjusted).key;
     let first = items
         .iter()
-        .find(|i| entry_of(i).seq == 0 && entry_of(i).key == day)
+        .find(|i| seq_of(i) == 0 && rd_of(i) == rd_of(adjusted))
         .expect("its first entry")
         .clone();
     let second = adjusted.clone();
-    let rd = day.to_string();
+    let (pk, rd_sk) = rd_of(&second);
+    let [p, c, date] = <[&str; 3]>::try_from(pk.splitn(3, '#').collect::<Vec<_>>()).unwrap();
+    let (resource, currency) = rd_sk.rsplit_once('#').unwrap();
+    let rd = format!("{p} {c} {resource} {date} {currency}");
+    let customer_date = format!("customer-date {p} {c} {date}");
+    let on_date = items
+        .iter()
+        .filter(|i| i["pk"].as_s().unwrap() == &pk)
+        .count();
     let key = |i: &pec_aws::dynamo::Item| {
         (
             i["pk"].as_s().unwrap().clone(),
@@ -333,13 +347,13 @@ fn pec_verify_on_the_aws_store_names_a_changed_or_deleted_entry() {
                 .key("pk", pec_aws::dynamo::s(pk))
                 .key("sk", pec_aws::dynamo::s(sk))
                 .update_expression("SET #e = :e")
-                .expression_attribute_names("#e", "entry")
+                .expression_attribute_names("#e", "f")
                 .expression_attribute_values(":e", pec_aws::dynamo::s(text))
                 .send(),
         )
         .expect("UpdateItem");
     };
-    let broken = |case: &str, expected: Vec<(Option<u32>, &str)>| {
+    let broken = |case: &str, expected: Vec<(&str, Option<u32>, String)>| {
         let out = aws.pec(&data, &["verify"]);
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         assert_eq!(out.status.code(), Some(4), "{case}: {stderr}");
@@ -358,52 +372,48 @@ fn pec_verify_on_the_aws_store_names_a_changed_or_deleted_entry() {
             })
             .collect();
         let want: Vec<(String, Option<u32>, String)> = expected
-            .iter()
-            .map(|(seq, p)| (rd.clone(), *seq, p.to_string()))
+            .into_iter()
+            .map(|(day, seq, p)| (day.to_string(), seq, p))
             .collect();
         assert_eq!(got, want, "{case}");
+        let named = want.first().map(|w| w.0.clone()).unwrap_or_default();
         assert!(
-            stderr.contains(&format!("BREAK {rd} entry")),
+            stderr.contains(&format!("BREAK {named}")),
             "{case}: {stderr}"
         );
+    };
+    let missing = |held: usize| {
+        format!(
+            "{on_date} entries were appended to this customer-date, the ledger holds {held} \
+             (entries deleted or added outside the ledger)"
+        )
     };
     let verified = || {
         let r = aws.ok(&data, &["verify"]);
         assert_eq!(r["ok"], true);
     };
 
-    // 1. The first entry's earned credit changed in place.
-    let mut changed: serde_json::Value =
-        serde_json::from_str(first["entry"].as_s().unwrap()).unwrap();
-    changed["figures"]["earnedCredit"] = serde_json::json!("999");
-    set_entry(&first, changed.to_string());
+    // 1. The first entry's earned credit changed in place (the fourth of its figures).
+    let figures = first["f"].as_s().unwrap().clone();
+    let mut parts: Vec<&str> = figures.split('|').collect();
+    parts[3] = "999";
+    set_entry(&first, parts.join("|"));
     broken(
         "an entry's figure changed",
-        vec![
-            (
-                Some(0),
-                "hash does not match the entry's content (entry changed)",
-            ),
-            (
-                None,
-                "sum of entries differs from the resource-day's recorded value",
-            ),
-        ],
+        vec![(
+            &rd,
+            Some(0),
+            "hash does not match the entry's content (entry changed)".into(),
+        )],
     );
     put_back(&first);
     verified();
 
-    // 2. The adjustment deleted.
+    // 2. The adjustment deleted: the chain still holds, the customer-date's count does not.
     delete(&second);
     broken(
         "the last entry deleted",
-        vec![
-            (Some(1), "head says entry 1 is last, ledger ends at entry 0"),
-            (
-                None,
-                "sum of entries differs from the resource-day's recorded value",
-            ),
-        ],
+        vec![(&customer_date, None, missing(on_date - 1))],
     );
     put_back(&second);
     verified();
@@ -413,27 +423,29 @@ fn pec_verify_on_the_aws_store_names_a_changed_or_deleted_entry() {
     broken(
         "the first entry deleted",
         vec![
-            (Some(1), "sequence gap: expected entry 0, found 1"),
             (
+                &rd,
                 Some(1),
-                "chain broken: prevHash is not the previous entry's hash",
+                "sequence gap: expected entry 0, found 1".into(),
             ),
-            (Some(1), "entry 0 should be SETTLEMENT"),
             (
-                None,
-                "sum of entries differs from the resource-day's recorded value",
+                &rd,
+                Some(1),
+                "chain broken: prevHash is not the previous entry's hash".into(),
             ),
+            (&rd, Some(1), "entry 0 should be SETTLEMENT".into()),
+            (&customer_date, None, missing(on_date - 1)),
         ],
     );
     put_back(&first);
     verified();
 
-    // 4. Both deleted: the head remains.
+    // 4. Both deleted.
     delete(&first);
     delete(&second);
     broken(
         "the resource-day's entries deleted",
-        vec![(Some(1), "head record without entries (entries deleted)")],
+        vec![(&customer_date, None, missing(on_date - 2))],
     );
     put_back(&first);
     put_back(&second);
@@ -441,7 +453,7 @@ fn pec_verify_on_the_aws_store_names_a_changed_or_deleted_entry() {
 
     // 5. The entry replaced by something that is not an entry at all: exit 4, one break that
     // names the entry (the walk cannot go on past an item it cannot read).
-    set_entry(&second, "{\"figures\": \"gone\"}".into());
+    set_entry(&second, "gone".into());
     let out = aws.pec(&data, &["verify"]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(4), "{stderr}");

@@ -4,7 +4,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use pec_ledger::decimal::{fmt_amount, parse_stored};
 use pec_ledger::ledger::{amount_map, Entry, EntryKind, Figures, Head, ResourceDayKey};
 use pec_ledger::reasons::{DayStatus, IneligibleReason, LossReason};
-use pec_ledger::store::{ProductAmount, StoreError, StoreResult, UsageAggregate};
+use pec_ledger::store::block::blocks_of;
+pub use pec_ledger::store::block::usage_from_block;
+use pec_ledger::store::{StoreError, StoreResult, UsageAggregate};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rust_decimal::Decimal;
@@ -455,18 +457,11 @@ fn code_value(code: Option<&str>) -> rusqlite::types::Value {
 /// The nine figure columns as they are written (see [`figures_at`]).
 fn figure_values(f: &Figures) -> Vec<rusqlite::types::Value> {
     use rusqlite::types::Value;
-    let mut out: Vec<Value> = [
-        f.list_amount,
-        f.eligible_amount,
-        f.ineligible_amount,
-        f.earned_credit,
-        f.lost_credit,
-        f.microsoft_credit,
-        f.variance,
-    ]
-    .into_iter()
-    .map(|a| Value::Text(fmt_amount(a)))
-    .collect();
+    let mut out: Vec<Value> = f
+        .amounts()
+        .into_iter()
+        .map(|a| Value::Text(fmt_amount(a)))
+        .collect();
     for m in [
         reasons_text(&f.lost_by_reason),
         reasons_text(&f.ineligible_by_reason),
@@ -595,50 +590,6 @@ pub fn head_from_row(r: &Row<'_>) -> StoreResult<Head> {
     })
 }
 
-/// One usage group in a block's JSON body: what is not the block's (partner, subscription,
-/// date, customer), with short names.
-#[derive(Serialize, Deserialize)]
-struct StoredUsage {
-    /// Resource ID after `/subscriptions/{subscription}` when it starts so (`r`), else whole
-    /// (`a`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    r: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    a: Option<String>,
-    /// Currency.
-    c: String,
-    /// MpnId and Tier2MpnId.
-    m: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    t: String,
-    /// List amount, eligible amount (R7 at upload), Microsoft's credit.
-    #[serde(with = "pec_ledger::decimal::as_string")]
-    l: Decimal,
-    #[serde(with = "pec_ledger::decimal::as_string")]
-    e: Decimal,
-    #[serde(with = "pec_ledger::decimal::as_string")]
-    x: Decimal,
-    /// Ineligible amounts by reason (R7 at upload).
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        with = "amount_map"
-    )]
-    i: BTreeMap<IneligibleReason, Decimal>,
-    /// Lines.
-    n: u64,
-    /// Products: [meter ID, product name, rule or null, amount].
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    p: Vec<(String, String, Option<IneligibleReason>, String)>,
-}
-
-/// `resource_id` after `/subscriptions/{subscription}`, when it starts so.
-fn relative<'r>(resource_id: &'r str, subscription: &str) -> Option<&'r str> {
-    resource_id
-        .strip_prefix("/subscriptions/")?
-        .strip_prefix(subscription)
-}
-
 /// `bytes` deflate-compressed (RFC 1951), as raw snapshot bodies are kept.
 pub fn deflate(bytes: &[u8]) -> StoreResult<Vec<u8>> {
     use std::io::Write;
@@ -650,43 +601,7 @@ pub fn deflate(bytes: &[u8]) -> StoreResult<Vec<u8>> {
 /// Stores rows of an upload as blocks of (subscription, usage date, customer); rows of a block
 /// need not be adjacent.
 pub fn put_usage(conn: &Connection, upload_id: &str, rows: &[UsageAggregate]) -> StoreResult<()> {
-    let mut blocks: BTreeMap<(&str, &str, NaiveDate, &str), Vec<StoredUsage>> = BTreeMap::new();
-    for u in rows {
-        let k = &u.key;
-        blocks
-            .entry((
-                k.partner_id.as_str(),
-                k.subscription_id.as_str(),
-                k.usage_date,
-                k.customer_id.as_str(),
-            ))
-            .or_default()
-            .push(StoredUsage {
-                r: relative(&k.resource_id, &k.subscription_id).map(str::to_string),
-                a: relative(&k.resource_id, &k.subscription_id)
-                    .is_none()
-                    .then(|| k.resource_id.clone()),
-                c: k.currency.clone(),
-                m: u.mpn_id.clone(),
-                t: u.tier2_mpn_id.clone(),
-                l: u.list_amount,
-                e: u.eligible_amount,
-                x: u.microsoft_credit,
-                i: u.ineligible_by_reason.clone(),
-                n: u.lines,
-                p: u.products
-                    .iter()
-                    .map(|p| {
-                        (
-                            p.meter_id.clone(),
-                            p.product_name.clone(),
-                            p.rule,
-                            fmt_amount(p.amount),
-                        )
-                    })
-                    .collect(),
-            });
-    }
+    let blocks = blocks_of(rows);
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO usage_blocks (upload_id, partner_id, subscription_id, usage_date, customer_id, \
@@ -707,59 +622,4 @@ pub fn put_usage(conn: &Connection, upload_id: &str, rows: &[UsageAggregate]) ->
         .map_err(backend)?;
     }
     Ok(())
-}
-
-/// The usage rows of a block.
-pub fn usage_from_block(
-    partner: &str,
-    subscription: &str,
-    date: NaiveDate,
-    customer: &str,
-    body: &str,
-) -> StoreResult<Vec<UsageAggregate>> {
-    let stored: Vec<StoredUsage> = serde_json::from_str(body)
-        .map_err(|e| StoreError::Corrupt(format!("a usage block does not read: {e}")))?;
-    stored
-        .into_iter()
-        .map(|s| {
-            let products =
-                s.p.into_iter()
-                    .map(|(meter_id, product_name, rule, amount)| {
-                        Ok(ProductAmount {
-                            meter_id,
-                            product_name,
-                            rule,
-                            amount: parse_stored(&amount)
-                                .map_err(|e| StoreError::Corrupt(format!("a usage block: {e}")))?,
-                        })
-                    })
-                    .collect::<StoreResult<Vec<_>>>()?;
-            Ok(UsageAggregate {
-                key: ResourceDayKey {
-                    partner_id: partner.to_string(),
-                    customer_id: customer.to_string(),
-                    subscription_id: subscription.to_string(),
-                    resource_id: match (s.r, s.a) {
-                        (Some(r), _) => format!("/subscriptions/{subscription}{r}"),
-                        (None, Some(a)) => a,
-                        (None, None) => {
-                            return Err(StoreError::Corrupt(
-                                "a usage block row without a resource ID".into(),
-                            ))
-                        }
-                    },
-                    usage_date: date,
-                    currency: s.c,
-                },
-                mpn_id: s.m,
-                tier2_mpn_id: s.t,
-                list_amount: s.l,
-                eligible_amount: s.e,
-                microsoft_credit: s.x,
-                ineligible_by_reason: s.i,
-                lines: s.n,
-                products,
-            })
-        })
-        .collect()
 }

@@ -8,7 +8,7 @@
 
 use crate::rows::{self, day, entry_from_row, head_from_row, parse_day, Writer};
 use crate::schema;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use pec_ledger::ledger::{Entry, Head};
 use pec_ledger::snapshot::Snapshot;
 use pec_ledger::store::*;
@@ -602,7 +602,7 @@ impl LedgerStore for SqliteStore {
         let mut stmt = conn
             .prepare_cached(&format!(
                 "{} WHERE r.partner_id = ?1 AND u.posted_at >= ?2 AND u.posted_at < ?3 \
-                 ORDER BY u.posted_at, r.customer_id, r.resource_id, e.usage_date, r.currency, e.seq",
+                 AND e.usage_date < ?4 ORDER BY u.posted_at, r.customer_id, r.resource_id, e.usage_date, r.currency, e.seq",
                 rows::ENTRY_SELECT
             ))
             .map_err(backend)?;
@@ -610,7 +610,8 @@ impl LedgerStore for SqliteStore {
             .query(params![
                 partner_id,
                 rows::exact_ts(from),
-                rows::exact_ts(to)
+                rows::exact_ts(to),
+                rows::day(from.date_naive().with_day(1).unwrap_or(from.date_naive()))
             ])
             .map_err(backend)?;
         while let Some(r) = found.next().map_err(backend)? {

@@ -50,8 +50,8 @@ fn entry(resource: &str, posted_at: DateTime<Utc>, input_digest: &str) -> Entry 
 fn entries_read_back_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_dir(dir.path()).unwrap();
-    let with_nanos: DateTime<Utc> = "2026-09-02T02:00:00.123456789Z".parse().unwrap();
-    let whole: DateTime<Utc> = "2026-09-02T02:00:00Z".parse().unwrap();
+    let with_nanos: DateTime<Utc> = "2026-10-02T02:00:00.123456789Z".parse().unwrap();
+    let whole: DateTime<Utc> = "2026-10-02T02:00:00Z".parse().unwrap();
     let written = vec![
         entry("/subscriptions/s/x", with_nanos, &"ab".repeat(32)),
         entry("/subscriptions/s/y", whole, "not a hex digest"),
@@ -76,8 +76,8 @@ fn entries_read_back_exactly() {
     for e in &read {
         assert_eq!(e.compute_hash(), e.hash);
     }
-    // A posted-in-period read sees the entry posted a fraction of a second into the period, and
-    // not the ones posted before it.
+    // A prior-period read (September usage posted in October) sees the entry posted a fraction
+    // of a second into the period, and not the ones posted before it.
     let mut posted = Vec::new();
     store
         .for_each_entry_posted(

@@ -58,6 +58,20 @@ pub struct Figures {
 }
 
 impl Figures {
+    /// The seven amounts in their fixed order: list, eligible, ineligible, earned, lost,
+    /// Microsoft's credit, variance (how stores lay them out).
+    pub fn amounts(&self) -> [Decimal; 7] {
+        [
+            self.list_amount,
+            self.eligible_amount,
+            self.ineligible_amount,
+            self.earned_credit,
+            self.lost_credit,
+            self.microsoft_credit,
+            self.variance,
+        ]
+    }
+
     /// `self − other`, field by field; reasons whose delta is zero are left out.
     pub fn minus(&self, other: &Figures) -> Figures {
         Figures {

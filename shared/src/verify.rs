@@ -77,6 +77,7 @@ pub fn verify(store: &dyn Store) -> Result<VerifyReport, StoreError> {
         let found = verify_resource_day(&h.key, &[], Some(&h));
         record(&mut report, found);
     }
+    record(&mut report, store.record_breaks()?);
     report.ok = report.break_count == 0;
     if report.ok {
         tracing::info!(

@@ -233,3 +233,53 @@ pub(super) async fn transact_with(
         backoff(attempt).await;
     }
 }
+
+/// Items by key (`pk`, `sk`) with `BatchGetItem`s of ≤ 100 keys, unprocessed keys resent with
+/// backoff (bounded). Missing items are left out; the order is not the keys'.
+pub(super) async fn batch_get_with(
+    client: &Client,
+    table: &str,
+    keys: Vec<(String, String)>,
+    consistent: bool,
+) -> StoreResult<Vec<Item>> {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    let mut out = Vec::with_capacity(keys.len());
+    let mut keys = keys.into_iter().peekable();
+    while keys.peek().is_some() {
+        let mut pending: Vec<Item> = keys
+            .by_ref()
+            .take(100)
+            .map(|(pk, sk)| Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))]))
+            .collect();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            let ka = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(consistent)
+                .build()
+                .map_err(backend)?;
+            let got = client
+                .batch_get_item()
+                .request_items(table, ka)
+                .send()
+                .await
+                .map_err(sdk("BatchGetItem"))?;
+            if let Some(mut r) = got.responses {
+                out.extend(r.remove(table).unwrap_or_default());
+            }
+            pending = got
+                .unprocessed_keys
+                .and_then(|mut m| m.remove(table))
+                .map(|ka| ka.keys)
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                attempt += 1;
+                if attempt >= MAX_ATTEMPTS {
+                    return Err(backend("DynamoDB BatchGetItem: keys still unprocessed"));
+                }
+                backoff(attempt).await;
+            }
+        }
+    }
+    Ok(out)
+}

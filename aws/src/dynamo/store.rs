@@ -2,17 +2,21 @@
 //! traits to the async SDK, and the request helpers every trait implementation shares.
 
 use super::item::{s, sdk, Item};
-use super::presence::PresenceCache;
-use super::requests::{
-    batch_write_with, get_item_with, query_all_with, query_page_with, transact_with, Query,
-};
+use super::requests::{batch_write_with, get_item_with, query_page_with, transact_with, Query};
 use crate::secrets::SsmSecrets;
 use aws_sdk_dynamodb::types::{TransactWriteItem, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use chrono::NaiveDate;
-use pec_ledger::store::{Append, StoreResult};
-use std::collections::{BTreeSet, HashSet};
+use pec_ledger::store::StoreResult;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+
+/// A customer-date: (partner, customer, date).
+pub(super) type CustomerDate = (String, String, NaiveDate);
+
+/// What the last read of a customer-date's heads found: each resource-day's `sk` prefix
+/// (`{resource}#{currency}`), last seq and hash.
+pub(super) type HeadsSeen = HashMap<String, (u32, String)>;
 use tokio::runtime::Handle;
 
 /// The storage traits over DynamoDB and SSM.
@@ -33,10 +37,15 @@ pub struct DynamoStore {
     pub(super) secrets: SsmSecrets,
     /// Upload ids known to be accepted (an accepted upload never stops being accepted).
     pub(super) committed: Mutex<HashSet<String>>,
-    /// Per (partner, customer): the dates of a window that have usage or heads (from the
-    /// customer-date index), so settlement skips the look-back days without data (see
-    /// [`DynamoStore::has_data`]).
-    presence: PresenceCache,
+    /// Evidence lists by digest (hex): read, or known to be stored.
+    pub(super) evidence: Mutex<HashMap<String, Vec<String>>>,
+    /// The heads each customer-date had when last read here, so an append can record the
+    /// digest of the date's heads after it (for `verify`).
+    pub(super) heads_seen: Mutex<HashMap<CustomerDate, HeadsSeen>>,
+    /// Block items staged per upload, so a discarded upload's blocks can be deleted.
+    pub(super) staged: Mutex<HashMap<String, Vec<(String, String)>>>,
+    /// What `for_each_head` counted per customer-date, for `record_breaks`.
+    pub(super) tally: Mutex<Option<HashMap<CustomerDate, super::ledger::DayTally>>>,
 }
 
 impl DynamoStore {
@@ -54,7 +63,10 @@ impl DynamoStore {
             state_table: state_table.into(),
             secrets,
             committed: Mutex::new(HashSet::new()),
-            presence: PresenceCache::default(),
+            evidence: Mutex::new(HashMap::new()),
+            heads_seen: Mutex::new(HashMap::new()),
+            staged: Mutex::new(HashMap::new()),
+            tally: Mutex::new(None),
         }
     }
 
@@ -68,10 +80,6 @@ impl DynamoStore {
         start: Option<Item>,
     ) -> StoreResult<(Vec<Item>, Option<Item>)> {
         query_page_with(&self.client, q, start).await
-    }
-
-    pub(super) async fn query_all(&self, q: &Query) -> StoreResult<Vec<Item>> {
-        query_all_with(&self.client, q).await
     }
 
     /// Runs the query page by page, calling `visit` outside the runtime between pages.
@@ -151,28 +159,5 @@ impl DynamoStore {
         token: String,
     ) -> StoreResult<bool> {
         transact_with(&self.client, items, token).await
-    }
-
-    /// Whether (partner, customer) has usage pointers or heads on `date`, from the
-    /// customer-date index in the state table (cached: [`PresenceCache::has_data`]).
-    pub(super) async fn has_data(
-        &self,
-        partner: &str,
-        customer: &str,
-        date: NaiveDate,
-    ) -> StoreResult<bool> {
-        self.presence
-            .has_data(&self.client, &self.state_table, partner, customer, date)
-            .await
-    }
-
-    /// Dates this store has just indexed.
-    pub(super) fn note_present(&self, pairs: &BTreeSet<(String, String, NaiveDate)>) {
-        self.presence.note_present(pairs);
-    }
-
-    /// Forgets what is known of customers whose heads another writer changed.
-    pub(super) fn forget_presence(&self, batch: &[Append]) {
-        self.presence.forget(batch);
     }
 }

@@ -1,17 +1,32 @@
-//! [`UsageStore`] for [`DynamoStore`]: staged usage rows, upload commits (the duplicate claim and
-//! the upload record in one transaction), current-usage pointers and the customers of a range.
+//! [`UsageStore`] for [`DynamoStore`] (table format 2): usage blocks, upload commits (the
+//! duplicate claim and the upload record in one transaction), a customer's usage sources, and
+//! the registry of partners, customers and subscriptions.
 
-use super::item::{backend, from_json, get_s, item, s, to_json};
-use super::presence::date_index_items;
-use super::requests::{delete_request, put_request, request_token, Query};
+use super::item::{backend, get_s, item, s, to_json};
+use super::requests::{delete_request, put_request, query_all_with, request_token, Query};
 use super::store::DynamoStore;
 use crate::keys::{self, ONE};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, WriteRequest};
 use chrono::NaiveDate;
+use pec_ledger::store::block::{blocks_of, usage_from_block, StoredUsage};
 use pec_ledger::store::{
-    CommitOutcome, StoreResult, UploadRecord, UsageAggregate, UsageKey, UsageStore,
+    CommitOutcome, StoreResult, UploadRecord, UsageAggregate, UsageKey, UsageSource, UsageStore,
 };
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Largest JSON body of one block item (items are limited to 400 KB); a larger block is kept in
+/// several parts.
+const BLOCK_PART_BYTES: usize = 300 * 1024;
+
+/// `{date}#{subscription}#{receivedAt}#{uploadId}` split.
+fn parse_source(sk: &str) -> Option<(&str, &str, &str)> {
+    let mut p = sk.splitn(4, '#');
+    let date = p.next()?;
+    let subscription = p.next()?;
+    let _received = p.next()?;
+    let upload = p.next()?;
+    Some((date, subscription, upload))
+}
 
 impl DynamoStore {
     async fn is_committed(&self, upload_id: &str) -> StoreResult<bool> {
@@ -35,23 +50,87 @@ impl DynamoStore {
         Ok(found)
     }
 
-    /// Deletes staged rows of an upload found through the `ByIndex` index.
-    async fn delete_staged(&self, upload_id: &str) -> StoreResult<()> {
-        for shard in 0..keys::STAGE_SHARDS {
-            let q = Query {
-                table: self.state_table.clone(),
-                index: Some("ByIndex"),
-                key_condition: "gsi1pk = :pk",
-                values: vec![(":pk", s(keys::stage_index_pk(upload_id, shard)))],
-                consistent: false,
+    /// The newest committed source of each (date, subscription) among `items` (source items of
+    /// one customer), in (date, subscription) order.
+    async fn newest_committed(
+        &self,
+        items: &[super::item::Item],
+    ) -> StoreResult<BTreeMap<(String, String), String>> {
+        // Sort key order is (date, subscription, receivedAt, upload): newest last.
+        let mut by_key: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
+        for i in items {
+            let sk = get_s(i, "sk")?;
+            let Some((date, sub, upload)) = parse_source(sk) else {
+                continue;
             };
-            let mut deletes = Vec::new();
-            for i in self.query_all(&q).await? {
-                deletes.push(delete_request(get_s(&i, "pk")?, get_s(&i, "sk")?)?);
-            }
-            self.batch_write(&self.state_table, deletes).await?;
+            by_key
+                .entry((date.to_string(), sub.to_string()))
+                .or_default()
+                .push((sk.to_string(), upload.to_string()));
         }
-        Ok(())
+        let mut out = BTreeMap::new();
+        for (key, mut pointers) in by_key {
+            pointers.sort();
+            for (_, upload) in pointers.into_iter().rev() {
+                if self.is_committed(&upload).await? {
+                    out.insert(key, upload);
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn sources(
+        &self,
+        partner: &str,
+        customer: &str,
+        lo: String,
+        hi: String,
+    ) -> StoreResult<BTreeMap<(String, String), String>> {
+        let q = Query {
+            table: self.state_table.clone(),
+            index: None,
+            key_condition: "pk = :pk AND sk BETWEEN :lo AND :hi",
+            values: vec![
+                (":pk", s(keys::sources_pk(partner, customer))),
+                (":lo", s(lo)),
+                (":hi", s(hi)),
+            ],
+            consistent: true,
+        };
+        let items = query_all_with(&self.client, &q).await?;
+        self.newest_committed(&items).await
+    }
+
+    /// Registry items of an upload: the partner, its customers by month, and which customer
+    /// each subscription belongs to (idempotent puts).
+    fn registry_items(partner: &str, keys_: &[UsageKey]) -> StoreResult<Vec<WriteRequest>> {
+        let mut out = vec![put_request(item(vec![
+            ("pk", s(keys::PARTNERS_PK)),
+            ("sk", s(partner)),
+        ]))?];
+        let months: BTreeSet<(String, &str)> = keys_
+            .iter()
+            .map(|k| (keys::month_of(k.usage_date), k.customer_id.as_str()))
+            .collect();
+        for (month, customer) in months {
+            out.push(put_request(item(vec![
+                ("pk", s(keys::customers_pk(partner))),
+                ("sk", s(format!("{month}#{customer}"))),
+            ]))?);
+        }
+        let subscriptions: BTreeSet<(&str, &str)> = keys_
+            .iter()
+            .map(|k| (k.subscription_id.as_str(), k.customer_id.as_str()))
+            .collect();
+        for (sub, customer) in subscriptions {
+            out.push(put_request(item(vec![
+                ("pk", s(keys::subscription_pk(partner, sub))),
+                ("sk", s(customer)),
+            ]))?);
+        }
+        Ok(out)
     }
 }
 
@@ -71,32 +150,42 @@ impl UsageStore for DynamoStore {
             .transpose()
     }
 
+    /// One block item per (subscription, date, customer) of the rows (in parts of ≤ 300 KB):
+    /// about 150–250 bytes per resource-day, so well under one WCU each. Rows of the same key
+    /// from two flushes are two parts that add up. Nothing points at them until the commit.
     fn stage_usage(&self, upload_id: &str, rows: &[UsageAggregate]) -> StoreResult<()> {
-        let mut requests = Vec::with_capacity(rows.len());
-        for r in rows {
-            let k = &r.key;
-            let pk = keys::usage_pk(&k.partner_id, &k.subscription_id, k.usage_date, upload_id);
-            // Rows of the same group from two flushes add up: each gets its own item.
-            let unique = uuid::Uuid::new_v4().simple().to_string();
-            let sk = format!(
-                "{}#{}#{}#{}#{}",
-                k.resource_id,
-                k.currency,
-                r.mpn_id,
-                r.tier2_mpn_id,
-                &unique[..12]
-            );
-            let shard = keys::shard(
-                &[&k.subscription_id, &keys::day(k.usage_date)],
-                keys::STAGE_SHARDS,
-            );
-            requests.push(put_request(item(vec![
-                ("gsi1pk", s(keys::stage_index_pk(upload_id, shard))),
-                ("gsi1sk", s(pk.as_str())),
-                ("pk", s(pk)),
-                ("sk", s(sk)),
-                ("row", s(to_json(r)?)),
-            ]))?);
+        let mut requests = Vec::new();
+        let mut written = Vec::new();
+        for ((partner, subscription, date, customer), group) in blocks_of(rows) {
+            let pk = keys::block_pk(partner, subscription, date, customer, upload_id);
+            let mut parts: Vec<Vec<StoredUsage>> = vec![Vec::new()];
+            let mut size = 0;
+            for row in group {
+                let len = serde_json::to_string(&row).map_err(backend)?.len() + 1;
+                if size + len > BLOCK_PART_BYTES && !parts.last().is_some_and(Vec::is_empty) {
+                    parts.push(Vec::new());
+                    size = 0;
+                }
+                size += len;
+                if let Some(last) = parts.last_mut() {
+                    last.push(row);
+                }
+            }
+            for part in parts {
+                let sk = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+                requests.push(put_request(item(vec![
+                    ("pk", s(pk.as_str())),
+                    ("sk", s(sk.as_str())),
+                    ("b", s(to_json(&part)?)),
+                ]))?);
+                written.push((pk.clone(), sk));
+            }
+        }
+        if let Ok(mut staged) = self.staged.lock() {
+            staged
+                .entry(upload_id.to_string())
+                .or_default()
+                .extend(written);
         }
         self.block_on(self.batch_write(&self.state_table, requests))
     }
@@ -113,33 +202,27 @@ impl UsageStore for DynamoStore {
             return Ok(CommitOutcome::Accepted);
         }
         let p = &upload.partner_id;
-        let pairs: BTreeSet<(String, String, NaiveDate)> = keys_
-            .iter()
-            .map(|k| (p.clone(), k.customer_id.clone(), k.usage_date))
-            .collect();
         let mut pointers = Vec::with_capacity(keys_.len());
         for k in keys_ {
             pointers.push(put_request(item(vec![
-                ("pk", s(keys::current_pk(p, &k.customer_id, k.usage_date))),
+                ("pk", s(keys::sources_pk(p, &k.customer_id))),
                 (
                     "sk",
-                    s(keys::current_sk(
+                    s(keys::source_sk(
+                        k.usage_date,
                         &k.subscription_id,
                         upload.received_at,
                         &upload.upload_id,
                     )),
                 ),
-                ("subscriptionId", s(k.subscription_id.as_str())),
-                ("uploadId", s(upload.upload_id.as_str())),
             ]))?);
         }
+        let registry = Self::registry_items(p, keys_)?;
         self.block_on(async {
-            // Index and pointers first: they take effect only once the upload record below
-            // exists (readers skip pointers of uploads that were never accepted), and that record
-            // is written with the duplicate claim in one transaction — the commit point.
-            self.batch_write(&self.state_table, date_index_items(&pairs)?)
-                .await?;
-            self.note_present(&pairs);
+            // Registry and pointers first: pointers take effect only once the upload record
+            // below exists (readers skip pointers of uploads that were never accepted), and that
+            // record is written with the duplicate claim in one transaction — the commit point.
+            self.batch_write(&self.state_table, registry).await?;
             self.batch_write(&self.state_table, pointers).await?;
             let claim = Put::builder()
                 .table_name(&self.state_table)
@@ -174,6 +257,9 @@ impl UsageStore for DynamoStore {
                 if let Ok(mut c) = self.committed.lock() {
                     c.insert(upload.upload_id.clone());
                 }
+                if let Ok(mut staged) = self.staged.lock() {
+                    staged.remove(&upload.upload_id);
+                }
                 return Ok(CommitOutcome::Accepted);
             }
             let existing = self
@@ -193,8 +279,13 @@ impl UsageStore for DynamoStore {
             let mut deletes = Vec::with_capacity(keys_.len());
             for k in keys_ {
                 deletes.push(delete_request(
-                    &keys::current_pk(p, &k.customer_id, k.usage_date),
-                    &keys::current_sk(&k.subscription_id, upload.received_at, &upload.upload_id),
+                    &keys::sources_pk(p, &k.customer_id),
+                    &keys::source_sk(
+                        k.usage_date,
+                        &k.subscription_id,
+                        upload.received_at,
+                        &upload.upload_id,
+                    ),
                 )?);
             }
             self.batch_write(&self.state_table, deletes).await?;
@@ -202,40 +293,48 @@ impl UsageStore for DynamoStore {
         })
     }
 
+    /// Deletes the blocks this store staged for the upload. Blocks of an upload whose process
+    /// died before committing stay behind, never pointed at (storage only).
     fn discard_upload(&self, upload_id: &str) -> StoreResult<()> {
-        self.block_on(self.delete_staged(upload_id))
+        let staged = self
+            .staged
+            .lock()
+            .map(|mut m| m.remove(upload_id).unwrap_or_default())
+            .unwrap_or_default();
+        let mut deletes = Vec::with_capacity(staged.len());
+        for (pk, sk) in staged {
+            deletes.push(delete_request(&pk, &sk)?);
+        }
+        self.block_on(self.batch_write(&self.state_table, deletes))
     }
 
+    /// Every partner's customers with usage in the months of the range: one query for the
+    /// partners, one per partner (its customers of those months), whatever the window.
     fn customers_in_range(
         &self,
         from: NaiveDate,
         through: NaiveDate,
     ) -> StoreResult<Vec<(String, String)>> {
-        let mut out = BTreeSet::new();
-        let mut date = from;
-        while date <= through {
-            for shard in 0..keys::DATE_SHARDS {
-                let q = Query {
-                    table: self.state_table.clone(),
-                    index: None,
-                    key_condition: "pk = :pk",
-                    values: vec![(":pk", s(keys::date_index_pk(date, shard)))],
-                    consistent: true,
-                };
-                self.query_each(&q, &mut |i| {
-                    out.insert((
-                        get_s(i, "partnerId")?.to_string(),
-                        get_s(i, "customerId")?.to_string(),
-                    ));
-                    Ok(())
-                })?;
+        let q = Query {
+            table: self.state_table.clone(),
+            index: None,
+            key_condition: "pk = :pk",
+            values: vec![(":pk", s(keys::PARTNERS_PK))],
+            consistent: true,
+        };
+        let mut partners = Vec::new();
+        self.query_each(&q, &mut |i| {
+            partners.push(get_s(i, "sk")?.to_string());
+            Ok(())
+        })?;
+        let mut out = Vec::new();
+        for p in partners {
+            for c in self.partner_customers(&p, from, through)? {
+                out.push((p.clone(), c));
             }
-            date = match date.succ_opt() {
-                Some(d) => d,
-                None => break,
-            };
         }
-        Ok(out.into_iter().collect())
+        out.sort();
+        Ok(out)
     }
 
     fn current_usage(
@@ -245,50 +344,66 @@ impl UsageStore for DynamoStore {
         date: NaiveDate,
     ) -> StoreResult<Vec<UsageAggregate>> {
         self.block_on(async {
-            if !self.has_data(partner_id, customer_id, date).await? {
-                return Ok(Vec::new());
-            }
-            let q = Query {
-                table: self.state_table.clone(),
-                index: None,
-                key_condition: "pk = :pk",
-                values: vec![(":pk", s(keys::current_pk(partner_id, customer_id, date)))],
-                consistent: true,
-            };
-            // Per subscription, pointers newest first (sort key: subscription, receivedAt, id).
-            let mut by_sub: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-            for i in self.query_all(&q).await? {
-                by_sub
-                    .entry(get_s(&i, "subscriptionId")?.to_string())
-                    .or_default()
-                    .push((
-                        get_s(&i, "sk")?.to_string(),
-                        get_s(&i, "uploadId")?.to_string(),
-                    ));
-            }
+            let d = keys::day(date);
+            let sources = self
+                .sources(
+                    partner_id,
+                    customer_id,
+                    format!("{d}#"),
+                    format!("{d}#\u{ffff}"),
+                )
+                .await?;
             let mut out = Vec::new();
-            for (sub, mut pointers) in by_sub {
-                pointers.sort();
-                let mut source = None;
-                for (_, upload) in pointers.into_iter().rev() {
-                    if self.is_committed(&upload).await? {
-                        source = Some(upload);
-                        break;
-                    }
-                }
-                let Some(upload) = source else { continue };
+            for ((_, sub), upload) in sources {
                 let q = Query {
                     table: self.state_table.clone(),
                     index: None,
                     key_condition: "pk = :pk",
-                    values: vec![(":pk", s(keys::usage_pk(partner_id, &sub, date, &upload)))],
+                    values: vec![(
+                        ":pk",
+                        s(keys::block_pk(partner_id, &sub, date, customer_id, &upload)),
+                    )],
                     consistent: true,
                 };
-                for i in self.query_all(&q).await? {
-                    out.push(from_json(get_s(&i, "row")?)?);
+                for i in query_all_with(&self.client, &q).await? {
+                    out.extend(usage_from_block(
+                        partner_id,
+                        &sub,
+                        date,
+                        customer_id,
+                        get_s(&i, "b")?,
+                    )?);
                 }
             }
             Ok(out)
         })
+    }
+
+    /// One query of the customer's source items in the range.
+    fn usage_sources(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+        from: NaiveDate,
+        through: NaiveDate,
+    ) -> StoreResult<Option<Vec<UsageSource>>> {
+        let sources = self.block_on(self.sources(
+            partner_id,
+            customer_id,
+            format!("{}#", keys::day(from)),
+            format!("{}#\u{ffff}", keys::day(through)),
+        ))?;
+        sources
+            .into_iter()
+            .map(|((date, subscription_id), upload_id)| {
+                Ok(UsageSource {
+                    usage_date: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                        .map_err(super::item::corrupt)?,
+                    subscription_id,
+                    upload_id,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Some)
     }
 }

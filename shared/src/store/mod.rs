@@ -2,6 +2,8 @@
 //! data directory) and the AWS adapters (`pec-aws`: DynamoDB, S3, SSM) implement them in their
 //! own crates; the domain knows only these traits.
 
+pub mod block;
+
 use crate::config::Config;
 use crate::ledger::{Entry, Head, ResourceDayKey};
 use crate::products::with_overrides;
@@ -363,7 +365,8 @@ pub trait LedgerStore {
         filter: &EntryFilter,
         visit: &mut dyn FnMut(Entry) -> StoreResult<()>,
     ) -> StoreResult<()>;
-    /// Entries of one partner posted in [from, to) (for prior-period adjustments).
+    /// Prior-period entries of one partner: those posted in [from, to) whose usage date is
+    /// before the first day of the month `from` falls in (for prior-period adjustments).
     fn for_each_entry_posted(
         &self,
         partner_id: &str,
@@ -373,6 +376,12 @@ pub trait LedgerStore {
     ) -> StoreResult<()>;
     /// Every head.
     fn for_each_head(&self, visit: &mut dyn FnMut(Head) -> StoreResult<()>) -> StoreResult<()>;
+    /// Breaks a store finds in what it records beside the entries' own chains, for `verify`
+    /// (e.g. a customer-date that holds fewer entries than were appended to it). A store whose
+    /// heads are kept per resource-day has none to add.
+    fn record_breaks(&self) -> StoreResult<Vec<crate::ledger::LedgerBreak>> {
+        Ok(Vec::new())
+    }
     /// The latest `postedAt` of any entry in the ledger (`None`: no entry yet, or a store that
     /// does not say). A run with an earlier clock is refused, so that a chain's postings never
     /// go backwards.
