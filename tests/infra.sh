@@ -5,7 +5,8 @@
 #      produces: this is where generated resources, event source mappings, the bucket
 #      notification and circular dependencies are checked;
 #   3. the ledger stays append-only in IAM: no role or policy may be allowed anything on the
-#      ledger table but PutItem, ConditionCheckItem, GetItem, Query and DescribeTable, and every
+#      ledger table but PutItem, ConditionCheckItem, GetItem, BatchGetItem, Query and DescribeTable,
+#      and every
 #      function role explicitly denies the ledger's mutations; the check is first shown to catch
 #      three broken variants of the template;
 #   4. the contract the functions are written against (binaries, environment, events, queue).
@@ -42,7 +43,7 @@ logging.getLogger("samtranslator").setLevel(logging.ERROR)  # "unpublished metri
 template_path, out_dir = sys.argv[1], sys.argv[2]
 cfn_lint = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
 
-LEDGER_ALLOWED = {"putitem", "conditioncheckitem", "getitem", "query", "describetable"}
+LEDGER_ALLOWED = {"putitem", "conditioncheckitem", "getitem", "batchgetitem", "query", "describetable"}
 LEDGER_MUTATIONS = {"updateitem", "deleteitem", "batchwriteitem", "partiqlupdate",
                     "partiqldelete", "partiqlinsert", "deletetable", "updatetable"}
 # AWS managed policies SAM attaches by itself; none of them grants DynamoDB.
@@ -224,11 +225,42 @@ def contract_problems(template, transformed):
     }
     if routes != want_routes:
         out.append(f"HTTP routes are {routes}")
-    gsis = {t: sorted((i["IndexName"], i["Projection"]["ProjectionType"])
-                      for i in res[t]["Properties"].get("GlobalSecondaryIndexes", []))
-            for t in ("LedgerTable", "StateTable")}
-    if gsis != {"LedgerTable": [("PriorPeriod", "KEYS_ONLY")], "StateTable": []}:
-        out.append(f"table indexes are {gsis} (table format 2: one keys-only index)")
+    def resolved(value, step):
+        """`value` with the template's upgrade conditions decided for TableUpgradeStep=step."""
+        if isinstance(value, dict) and list(value) == ["Fn::If"]:
+            cond, yes, no = value["Fn::If"]
+            taken = {"UpgradeStep1": step == "1", "UpgradeStep2": step == "2"}[cond]
+            return resolved(yes if taken else no, step)
+        if isinstance(value, dict) and value == {"Ref": "AWS::NoValue"}:
+            return []
+        return value
+
+    def indexes(step):
+        out_ = {}
+        for t in ("LedgerTable", "StateTable"):
+            props = res[t]["Properties"]
+            gsis_ = resolved(props.get("GlobalSecondaryIndexes", []), step)
+            attrs = {a["AttributeName"] for a in resolved(props["AttributeDefinitions"], step)}
+            used = {"pk", "sk"} | {k["AttributeName"] for i in gsis_ for k in i["KeySchema"]}
+            if attrs != used:
+                out.append(f"{t} (TableUpgradeStep={step}): attribute definitions {sorted(attrs)} are not the keys used {sorted(used)}")
+            out_[t] = {(i["IndexName"], i["Projection"]["ProjectionType"]) for i in gsis_}
+        return out_
+
+    done = indexes("done")
+    if done != {"LedgerTable": {("PriorPeriod", "KEYS_ONLY")}, "StateTable": set()}:
+        out.append(f"table indexes are {done} (table format 2: one keys-only index)")
+    # An existing stack's upgrade: from format 1's indexes, each deployment creates or deletes at
+    # most one index per table (CloudFormation's limit), and step 1 already has PriorPeriod.
+    format1 = {"LedgerTable": {("ByUsageMonth", "ALL"), ("ByPostingMonth", "ALL")},
+               "StateTable": {("ByIndex", "ALL")}}
+    steps = [format1, indexes("1"), indexes("2"), done]
+    if ("PriorPeriod", "KEYS_ONLY") not in steps[1]["LedgerTable"]:
+        out.append("TableUpgradeStep=1 does not add the PriorPeriod index")
+    for before, after in zip(steps, steps[1:]):
+        for t in before:
+            if len(before[t] ^ after[t]) > 1:
+                out.append(f"{t}: an upgrade step changes more than one index: {sorted(before[t])} -> {sorted(after[t])}")
     notif = transformed["Resources"]["DataBucket"]["Properties"].get("NotificationConfiguration", {})
     if "uploads/" not in json.dumps(notif) or "UsageUploadFunction" not in json.dumps(notif):
         out.append("the bucket does not notify UsageUploadFunction for uploads/")
@@ -263,7 +295,7 @@ report(lint.returncode == 0, "cfn-lint on the transformed template (errors, warn
        (lint.stdout + lint.stderr).strip().splitlines())
 
 problems = ledger_violations(transformed)
-report(not problems, "ledger table: only PutItem/ConditionCheckItem/GetItem/Query/DescribeTable allowed, "
+report(not problems, "ledger table: only PutItem/ConditionCheckItem/GetItem/BatchGetItem/Query/DescribeTable allowed, "
        "mutations denied in every function role", problems)
 
 # The check must not be vacuous: the worker is allowed to append, and broken templates are caught.

@@ -272,10 +272,57 @@ fn run() -> Result<(), String> {
         "next night: settlement (46-day look-back)",
         night.entries_appended,
     );
+    // The same night's usage as a month-to-date file (every day so far, all unchanged), as many
+    // partners upload it: only what changed is written, and settlement finds nothing to do.
+    let mtd = dir.join("month-to-date.csv");
+    let mut text = String::new();
+    let mut files: Vec<&std::path::PathBuf> = partner.usage_files.iter().collect();
+    files.sort();
+    for (i, f) in files.iter().enumerate() {
+        let body = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let mut lines = body.lines();
+        let header = lines.next().unwrap_or_default();
+        if i == 0 {
+            text.push_str(header);
+            text.push('\n');
+        }
+        for l in lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+    }
+    std::fs::write(&mtd, text).map_err(|e| format!("{}: {e}", mtd.display()))?;
+    upload(&[&mtd], at(last_day + Duration::days(1), 3)?)?;
+    measure(
+        &format!("month-to-date file ({} days, unchanged)", args.days),
+        0,
+    );
+    let mtd_night = settle_once(
+        &store,
+        &config,
+        last_day,
+        at(last_day + Duration::days(1), 4)?,
+    )?;
+    measure(
+        "settlement after it (46-day look-back)",
+        mtd_night.entries_appended,
+    );
+
+    // Entries with 200-character resource ids and every figure filled in: item sizes.
+    capacity.set_label(Some("200-character resource ids"));
+    let long = long_entries(&partner.partner_id, at(last_day + Duration::days(1), 5)?);
+    let appended =
+        pec_ledger::store::LedgerStore::append(&store, &long).map_err(|e| e.to_string())?;
+    if appended != pec_ledger::store::AppendOutcome::Appended {
+        return Err("the long-id entries were not appended".into());
+    }
+    capacity.set_label(None);
+    measure("entries with 200-character resource ids", long.len() as u64);
     let _ = std::fs::remove_dir_all(&dir);
 
     print_phases(&phases);
     print_sizes(&capacity);
+    print_storage(&capacity, &phases);
     hot_keys(args.hot_entries);
     Ok(())
 }
@@ -317,8 +364,10 @@ impl Writes {
 #[derive(Debug, Default)]
 struct Meter {
     phase: Writes,
-    /// Item sizes in bytes by table ("ledger" / "state") and kind (the key prefix).
+    /// Item sizes in bytes by table ("ledger" / "state") and kind (the key prefix; ledger
+    /// items: "entries", with the label of the phase when one is set).
     sizes: BTreeMap<(&'static str, String), Vec<usize>>,
+    label: Option<String>,
 }
 
 /// An SDK interceptor: asks for consumed capacity on writes and computes each written item's
@@ -344,6 +393,12 @@ impl CapacityMeter {
             .lock()
             .map(|mut m| std::mem::take(&mut m.phase))
             .unwrap_or_default()
+    }
+
+    fn set_label(&self, label: Option<&str>) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.label = label.map(str::to_string);
+        }
     }
 
     fn sizes(&self) -> BTreeMap<(&'static str, String), Vec<usize>> {
@@ -386,7 +441,11 @@ impl CapacityMeter {
         }
         m.phase.items += 1;
         let kind = match item.get("pk") {
-            Some(AttributeValue::S(pk)) => pk.split('#').next().unwrap_or("").to_string(),
+            _ if name == "ledger" => match &m.label {
+                Some(l) => format!("entries, {l}"),
+                None => "entries".to_string(),
+            },
+            Some(AttributeValue::S(pk)) => format!("`{}#…`", pk.split('#').next().unwrap_or("")),
             _ => String::new(),
         };
         m.sizes.entry((name, kind)).or_default().push(size);
@@ -580,6 +639,111 @@ impl Intercept for CapacityMeter {
     }
 }
 
+/// 50 entries of one customer-date whose resource ids are 200 characters long, with both
+/// reason maps, evidence and a Tier-2 MPN ID: the largest entries the ledger writes.
+fn long_entries(partner: &str, posted_at: DateTime<Utc>) -> Vec<pec_ledger::store::Append> {
+    use pec_ledger::ledger::{Entry, EntryKind, Figures, ResourceDayKey};
+    use pec_ledger::reasons::{DayStatus, IneligibleReason, LossReason};
+    use rust_decimal::Decimal;
+    let customer = guid(9, 1);
+    let subscription = guid(9, 2);
+    (0..50u64)
+        .map(|i| {
+            let prefix = format!(
+                "/subscriptions/{subscription}/resourcegroups/rg-production-west-europe/providers/microsoft.web/sites/"
+            );
+            let name = format!("app-{i:04}-{}", "x".repeat(200));
+            let resource_id = format!("{prefix}{}", &name[..200 - prefix.len()]);
+            let amount = |n: i64| Decimal::new(n * 1_000_003 + i as i64, 8);
+            let figures = Figures {
+                list_amount: amount(91),
+                eligible_amount: amount(83),
+                ineligible_amount: amount(8),
+                earned_credit: amount(12),
+                lost_credit: amount(3),
+                microsoft_credit: amount(11),
+                variance: amount(1),
+                lost_by_reason: [(LossReason::PalMissing, amount(2)), (LossReason::PartialDay, amount(1))]
+                    .into_iter()
+                    .collect(),
+                ineligible_by_reason: [
+                    (IneligibleReason::Reservation, amount(5)),
+                    (IneligibleReason::ThirdParty, amount(3)),
+                ]
+                .into_iter()
+                .collect(),
+            };
+            let entry = Entry {
+                key: ResourceDayKey {
+                    partner_id: partner.to_string(),
+                    customer_id: customer.clone(),
+                    subscription_id: subscription.clone(),
+                    resource_id,
+                    usage_date: posted_at.date_naive() - Duration::days(2),
+                    currency: "EUR".into(),
+                },
+                seq: 0,
+                kind: EntryKind::Settlement,
+                status: DayStatus::Partial,
+                reason: Some(LossReason::PartialDay),
+                figures,
+                rate: Decimal::new(15, 2),
+                tier2_mpn_id: "4100021".into(),
+                evidence: (0..3)
+                    .map(|a| format!("/subscriptions/{subscription}/providers/microsoft.authorization/roleassignments/{}", guid(8, a)))
+                    .collect(),
+                input_digest: "ab".repeat(32),
+                run_id: uuid::Uuid::new_v4().to_string(),
+                posted_at,
+                prev_hash: String::new(),
+                hash: String::new(),
+            }
+            .seal();
+            pec_ledger::store::Append::after(None, entry)
+        })
+        .collect()
+}
+
+/// Storage per month of history at 1 M resource-days a day, from the item sizes written: every
+/// item is billed its size plus 100 bytes.
+fn print_storage(capacity: &CapacityMeter, phases: &[Phase]) {
+    let sizes = capacity.sizes();
+    let billed = |v: &[usize]| v.iter().map(|s| (s + 100) as f64).sum::<f64>();
+    let settled: u64 = phases
+        .iter()
+        .filter(|p| p.name.contains("settlement") && !p.name.contains("200"))
+        .map(|p| p.entries)
+        .sum();
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    for ((table, kind), v) in &sizes {
+        if kind.contains("200-character") {
+            continue;
+        }
+        rows.push((format!("{table} {kind}"), billed(v) / settled.max(1) as f64));
+    }
+    let total: f64 = rows.iter().map(|(_, b)| b).sum();
+    println!(
+        "Storage per settled resource-day (bytes billed, each item + 100 B, over the {settled} \
+         resource-days settled; prior-period index entries are keys only and rare, not counted):\n"
+    );
+    println!("| items | bytes per resource-day |");
+    println!("|---|---:|");
+    for (name, b) in &rows {
+        println!("| {name} | {b:.0} |");
+    }
+    let gb_month = total * 30.0e6 / 1.0e9;
+    println!("| **all** | **{total:.0}** |");
+    println!();
+    println!(
+        "At 1 M resource-days a day: {gb_month:.1} GB per month of history; ${:.2} a month per \
+         month kept in the Standard table class ($0.25/GB-month), ${:.2} in Standard-IA \
+         ($0.10/GB-month).",
+        gb_month * 0.25,
+        gb_month * 0.10
+    );
+    println!();
+}
+
 // ---- reporting ----
 
 struct Phase {
@@ -625,7 +789,11 @@ fn print_phases(phases: &[Phase]) {
         );
     }
     // A night: its usage file and its settlement.
-    if let [.., upload, night] = phases {
+    let named = |prefix: &str| phases.iter().find(|p| p.name.starts_with(prefix));
+    if let (Some(upload), Some(night)) = (
+        named("next night: usage upload"),
+        named("next night: settlement"),
+    ) {
         let requests: u64 = upload
             .requests
             .values()
@@ -665,7 +833,7 @@ fn print_sizes(capacity: &CapacityMeter) {
         by_table.entry(table).or_default().extend(v);
         let mut v = v.clone();
         v.sort_unstable();
-        print_size_row(table, &format!("`{kind}#…`"), &v);
+        print_size_row(table, kind, &v);
     }
     for (table, mut v) in by_table {
         v.sort_unstable();

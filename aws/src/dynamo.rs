@@ -15,8 +15,10 @@ mod partners;
 mod requests;
 mod snapshot;
 mod store;
+mod upgrade;
 mod usage;
 
 pub use item::{s, Item};
 pub use ledger::{ENTRIES_PER_TRANSACTION, ITEMS_PER_TRANSACTION};
 pub use store::DynamoStore;
+pub use upgrade::UpgradeReport;

@@ -110,18 +110,15 @@ pub fn source_sk(
     )
 }
 
-/// The usage block of one (subscription, date, customer) of an upload (sort key: a part id).
-pub fn block_pk(
-    partner: &str,
-    subscription: &str,
-    date: NaiveDate,
-    customer: &str,
-    upload_id: &str,
-) -> String {
-    format!(
-        "UB#{partner}#{subscription}#{}#{customer}#{upload_id}",
-        day(date)
-    )
+/// The usage blocks of one (subscription, date, customer): parts of every upload, sort key
+/// `{uploadId}#{digest}` ([`block_sk`]); a source item lists the parts it reads.
+pub fn block_pk(partner: &str, subscription: &str, date: NaiveDate, customer: &str) -> String {
+    format!("UB#{partner}#{subscription}#{}#{customer}", day(date))
+}
+
+/// A block part: written by `upload_id`, its content's digest.
+pub fn block_sk(upload_id: &str, digest: &str) -> String {
+    format!("{upload_id}#{digest}")
 }
 
 /// Content-addressed evidence (a list of assignment ids), by its SHA-256.

@@ -121,6 +121,17 @@ impl Aws {
     }
 
     pub async fn with_clients(env: AwsEnv, clients: Clients) -> Result<Aws, Failure> {
+        Self::build(env, clients, true).await
+    }
+
+    /// Clients and stores without checking the tables' format: for `pec --store aws upgrade`
+    /// only (every other use refuses tables of another format).
+    pub async fn connect_for_upgrade(env: AwsEnv) -> Result<Aws, Failure> {
+        let clients = Clients::new(&env).await;
+        Self::build(env, clients, false).await
+    }
+
+    async fn build(env: AwsEnv, clients: Clients, check_format: bool) -> Result<Aws, Failure> {
         let rt = tokio::runtime::Handle::current();
         let config = load_config(&clients.s3, &env.bucket).await?;
         let store = DynamoStore::new(
@@ -130,7 +141,9 @@ impl Aws {
             env.state_table.clone(),
             secrets::SsmSecrets::new(clients.ssm.clone(), env.secrets_prefix.clone()),
         );
-        store.check_format().await.map_err(Failure::permanent)?;
+        if check_format {
+            store.check_format().await.map_err(Failure::permanent)?;
+        }
         let objects = S3Objects::new(rt, clients.s3.clone(), env.bucket.clone());
         Ok(Aws {
             rt: tokio::runtime::Handle::current(),

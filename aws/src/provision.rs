@@ -3,8 +3,9 @@
 
 use crate::env::{AwsEnv, Clients};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
 };
 
 fn attr(name: &str) -> Result<AttributeDefinition, String> {
@@ -23,17 +24,19 @@ fn key(name: &str, t: KeyType) -> Result<KeySchemaElement, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A keys-only index (the one index of format 2: `PriorPeriod`, sparse).
-fn gsi(name: &str, pk: &str, sk: &str) -> Result<GlobalSecondaryIndex, String> {
+/// An index: keys only in format 2 (`PriorPeriod`, sparse); format 1's projected every
+/// attribute.
+fn gsi_projecting(
+    name: &str,
+    pk: &str,
+    sk: &str,
+    projection: ProjectionType,
+) -> Result<GlobalSecondaryIndex, String> {
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key(pk, KeyType::Hash)?)
         .key_schema(key(sk, KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::KeysOnly)
-                .build(),
-        )
+        .projection(Projection::builder().projection_type(projection).build())
         .build()
         .map_err(|e| e.to_string())
 }
@@ -42,6 +45,15 @@ async fn create_table(
     c: &aws_sdk_dynamodb::Client,
     name: &str,
     indexes: &[(&str, &str, &str)],
+) -> Result<(), String> {
+    create_table_projecting(c, name, indexes, ProjectionType::KeysOnly).await
+}
+
+async fn create_table_projecting(
+    c: &aws_sdk_dynamodb::Client,
+    name: &str,
+    indexes: &[(&str, &str, &str)],
+    projection: ProjectionType,
 ) -> Result<(), String> {
     let mut req = c
         .create_table()
@@ -55,7 +67,7 @@ async fn create_table(
         req = req
             .attribute_definitions(attr(pk)?)
             .attribute_definitions(attr(sk)?)
-            .global_secondary_indexes(gsi(index, pk, sk)?);
+            .global_secondary_indexes(gsi_projecting(index, pk, sk, projection.clone())?);
     }
     req.send().await.map_err(|e| {
         format!(
@@ -80,18 +92,7 @@ pub async fn create_all(
     )
     .await?;
     create_table(&clients.dynamodb, &env.state_table, &[]).await?;
-    clients
-        .s3
-        .create_bucket()
-        .bucket(&env.bucket)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "CreateBucket: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            )
-        })?;
+    create_bucket(env, clients).await?;
     match queue_name {
         Some(q) => {
             let out = clients
@@ -110,4 +111,75 @@ pub async fn create_all(
         }
         None => Ok(None),
     }
+}
+
+/// Both tables as releases before 2026-12 made them (table format 1: month indexes and a staging
+/// index, all projecting every attribute), and the bucket — for the upgrade tests.
+pub async fn create_format1(env: &AwsEnv, clients: &Clients) -> Result<(), String> {
+    create_table_projecting(
+        &clients.dynamodb,
+        &env.ledger_table,
+        &[
+            ("ByUsageMonth", "gsi1pk", "gsi1sk"),
+            ("ByPostingMonth", "gsi2pk", "gsi2sk"),
+        ],
+        ProjectionType::All,
+    )
+    .await?;
+    create_table_projecting(
+        &clients.dynamodb,
+        &env.state_table,
+        &[("ByIndex", "gsi1pk", "gsi1sk")],
+        ProjectionType::All,
+    )
+    .await?;
+    create_bucket(env, clients).await?;
+    Ok(())
+}
+
+/// Adds format 2's `PriorPeriod` index to a format 1 ledger table (what the first deployment of
+/// an upgrade does: `TableUpgradeStep=1`).
+pub async fn add_prior_period_index(env: &AwsEnv, clients: &Clients) -> Result<(), String> {
+    let index = gsi_projecting("PriorPeriod", "ppk", "psk", ProjectionType::KeysOnly)?;
+    let create = CreateGlobalSecondaryIndexAction::builder()
+        .index_name("PriorPeriod")
+        .set_key_schema(Some(index.key_schema().to_vec()))
+        .set_projection(index.projection().cloned())
+        .build()
+        .map_err(|e| e.to_string())?;
+    clients
+        .dynamodb
+        .update_table()
+        .table_name(&env.ledger_table)
+        .attribute_definitions(attr("ppk")?)
+        .attribute_definitions(attr("psk")?)
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder().create(create).build(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "UpdateTable {}: {}",
+                env.ledger_table,
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            )
+        })?;
+    Ok(())
+}
+
+async fn create_bucket(env: &AwsEnv, clients: &Clients) -> Result<(), String> {
+    clients
+        .s3
+        .create_bucket()
+        .bucket(&env.bucket)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "CreateBucket: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        })?;
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! the configuration is read from S3 once, on the first invocation (so the function polls the
 //! Lambda runtime API for its first event without a network round trip), and the tables' format
 //! is read once with it. No emulator needed: the endpoint is a local listener that records every
-//! request and answers S3's "no such key", and DynamoDB's `GetItem` with a format 2 mark.
+//! request and answers S3's "no such key", and DynamoDB's `Query` with a format 2 mark.
 
 use pec_aws::{AwsEnv, ClientSettings, Clients, LazyAws};
 use pec_ledger::config::Config;
@@ -40,7 +40,7 @@ fn recording_endpoint() -> (String, Arc<Mutex<Vec<String>>>) {
             let mut body = vec![0u8; length];
             let _ = std::io::Read::read_exact(&mut reader, &mut body);
             if line.starts_with("POST") {
-                let item = r#"{"Item":{"pk":{"S":"FORMAT"},"sk":{"S":"-"},"format":{"N":"2"}}}"#;
+                let item = r#"{"Count":1,"ScannedCount":1,"Items":[{"pk":{"S":"FORMAT"},"sk":{"S":"-"},"format":{"N":"2"}}]}"#;
                 let _ = write!(
                     stream,
                     "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n\

@@ -617,3 +617,100 @@ fn dynamo_append_conflict_in_a_later_transaction() {
     assert!(report.ok, "{:?}", report.breaks);
     assert_eq!(report.entries, 150);
 }
+
+/// A month-to-date file uploaded again with one more day and one restated day writes only the
+/// parts whose content changed; the unchanged day reads the earlier upload's part and keeps its
+/// usage source (so settlement skips it); a discarded upload that reused a part leaves it.
+#[test]
+fn dynamo_month_to_date_upload_writes_only_changed_blocks() {
+    let env = common::setup();
+    let store: &dyn Store = &env.aws.store;
+    let parts_of = |upload: &str| -> usize {
+        let out = env
+            .rt
+            .block_on(
+                env.aws
+                    .clients
+                    .dynamodb
+                    .scan()
+                    .table_name(&env.aws.env.state_table)
+                    .send(),
+            )
+            .unwrap();
+        out.items()
+            .iter()
+            .filter(|i| {
+                i["pk"].as_s().unwrap().starts_with("UB#")
+                    && i["sk"].as_s().unwrap().starts_with(&format!("{upload}#"))
+            })
+            .count()
+    };
+    let day = |date: &str, amount: i64| {
+        vec![
+            agg(key(C1, SUB1, "vm1", date), amount),
+            agg(key(C1, SUB1, "vm2", date), 1),
+        ]
+    };
+    let sources = || {
+        store
+            .usage_sources(P, C1, d("2026-09-01"), d("2026-09-30"))
+            .unwrap()
+            .unwrap()
+    };
+    store
+        .stage_usage(
+            "mtd-1",
+            &[day("2026-09-01", 10), day("2026-09-02", 20)].concat(),
+        )
+        .unwrap();
+    let k1 = [ukey(SUB1, "2026-09-01", C1), ukey(SUB1, "2026-09-02", C1)];
+    assert_eq!(
+        store
+            .commit_upload(&upload("mtd-1", "sha-mtd-1", "2026-09-03T01:00:00Z"), &k1)
+            .unwrap(),
+        CommitOutcome::Accepted
+    );
+    assert_eq!(parts_of("mtd-1"), 2);
+    let before = sources();
+    // The next day's file: day 1 the same, day 2 restated, day 3 new.
+    store
+        .stage_usage(
+            "mtd-2",
+            &[
+                day("2026-09-01", 10),
+                day("2026-09-02", 25),
+                day("2026-09-03", 30),
+            ]
+            .concat(),
+        )
+        .unwrap();
+    let k2 = [
+        ukey(SUB1, "2026-09-01", C1),
+        ukey(SUB1, "2026-09-02", C1),
+        ukey(SUB1, "2026-09-03", C1),
+    ];
+    assert_eq!(
+        store
+            .commit_upload(&upload("mtd-2", "sha-mtd-2", "2026-09-04T01:00:00Z"), &k2)
+            .unwrap(),
+        CommitOutcome::Accepted
+    );
+    assert_eq!(
+        parts_of("mtd-2"),
+        2,
+        "day 2 restated and day 3 new, not day 1"
+    );
+    assert_eq!(amounts(store, C1, "2026-09-01"), vec![1, 10]);
+    assert_eq!(amounts(store, C1, "2026-09-02"), vec![1, 25]);
+    assert_eq!(amounts(store, C1, "2026-09-03"), vec![1, 30]);
+    let after = sources();
+    assert_eq!(after.len(), 3);
+    assert_eq!(after[0], before[0], "day 1's source is unchanged");
+    assert_ne!(after[1], before[1], "day 2's source changed");
+    // An upload that reuses day 1's part and is then discarded leaves the part in place.
+    store.stage_usage("mtd-3", &day("2026-09-01", 10)).unwrap();
+    assert_eq!(parts_of("mtd-3"), 0);
+    store.discard_upload("mtd-3").unwrap();
+    assert_eq!(amounts(store, C1, "2026-09-01"), vec![1, 10]);
+    assert_eq!(parts_of("mtd-1"), 2);
+}

@@ -43,18 +43,34 @@ impl Backend {
                  `cargo build --release -p pec-cli --features aws` (README, \"The `pec` command against the stack\")",
             )),
             #[cfg(feature = "aws")]
-            StoreKind::Aws => {
-                let env = pec_aws::AwsEnv::from_env().map_err(Failure::usage)?;
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .map_err(Failure::internal)?;
-                let aws = rt
-                    .block_on(pec_aws::Aws::connect(env))
-                    .map_err(Failure::internal)?;
-                Ok(Backend::Aws(Box::new(AwsBackend { aws, _rt: rt })))
-            }
+            StoreKind::Aws => Self::open_aws(false),
+        }
+    }
+
+    /// The AWS tables; `for_upgrade` skips the table-format check (`pec --store aws upgrade`).
+    #[cfg(feature = "aws")]
+    pub fn open_aws(for_upgrade: bool) -> Result<Backend, Failure> {
+        let env = pec_aws::AwsEnv::from_env().map_err(Failure::usage)?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(Failure::internal)?;
+        let aws = if for_upgrade {
+            rt.block_on(pec_aws::Aws::connect_for_upgrade(env))
+        } else {
+            rt.block_on(pec_aws::Aws::connect(env))
+        }
+        .map_err(Failure::internal)?;
+        Ok(Backend::Aws(Box::new(AwsBackend { aws, _rt: rt })))
+    }
+
+    /// The DynamoDB store, when this is the AWS backend.
+    #[cfg(feature = "aws")]
+    pub fn dynamo(&self) -> Option<&pec_aws::DynamoStore> {
+        match self {
+            Backend::Aws(a) => Some(&a.aws.store),
+            Backend::Sqlite(_) => None,
         }
     }
 

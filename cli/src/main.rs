@@ -27,7 +27,8 @@ mod progress;
 
 use backend::StoreKind;
 use commands::{
-    access, demo, explain, generate, partner, resources, serve, settle, statement, usage, verify,
+    access, demo, explain, generate, partner, resources, serve, settle, statement, upgrade, usage,
+    verify,
 };
 
 #[derive(Parser)]
@@ -79,6 +80,8 @@ enum Command {
     Resources(resources::ResourcesArgs),
     /// Re-compute every hash and every resource-day's sum.
     Verify,
+    /// Upgrade the AWS tables to this release's table format (--store aws).
+    Upgrade(upgrade::UpgradeArgs),
     /// Partners' webhook secrets.
     Partner {
         #[command(subcommand)]
@@ -239,6 +242,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Explain(args) => explain::run(&ctx, args),
         Command::Resources(args) => resources::run(&ctx, args),
         Command::Verify => verify::run(&ctx),
+        Command::Upgrade(args) => upgrade::run(&ctx, args),
         Command::Partner { command } => partner::run(&ctx, command),
         Command::Generate(args) => generate::run(args),
         Command::Serve(_) | Command::Demo(_) if ctx.kind == StoreKind::Aws => Err(Failure::usage(

@@ -1,38 +1,56 @@
 //! Which table layout the tables hold: the state table's `FORMAT` item. Tables made by this
-//! release are marked format 2 on first use; tables that hold data but no mark are format 1
-//! (releases before issue 13) and are refused until `pec --store aws upgrade` has run.
+//! release are marked format 2 on first use; tables without a mark that have format 1's indexes
+//! or hold items are format 1 (releases before 2026-12) and are refused until
+//! `pec --store aws upgrade` has run.
 
 use super::item::{get_n64, item, n64, s, sdk};
+use super::requests::{query_all_with, Query};
 use super::store::DynamoStore;
 use crate::keys::{self, ONE, TABLE_FORMAT};
 use pec_ledger::store::{StoreError, StoreResult};
 
 impl DynamoStore {
-    /// Whether `table` holds any item.
-    async fn holds_items(&self, table: &str) -> StoreResult<bool> {
+    /// A table's index names and (approximate, refreshed about every six hours) item count.
+    async fn describe(&self, table: &str) -> StoreResult<(Vec<String>, i64)> {
         let out = self
             .client
-            .scan()
+            .describe_table()
             .table_name(table)
-            .limit(1)
             .send()
             .await
-            .map_err(sdk("Scan"))?;
-        Ok(out.count() > 0 || out.last_evaluated_key.is_some_and(|k| !k.is_empty()))
+            .map_err(sdk("DescribeTable"))?;
+        let t = out.table();
+        let indexes = t
+            .map(|t| {
+                t.global_secondary_indexes()
+                    .iter()
+                    .filter_map(|i| i.index_name().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((indexes, t.and_then(|t| t.item_count()).unwrap_or(0)))
     }
 
-    /// The tables' format: `Some(n)` from the mark, `None` when unmarked and empty, `Some(1)`
-    /// when unmarked with data.
+    /// The tables' format: `Some(n)` from the `FORMAT` item; without one, `Some(1)` when the
+    /// tables have format 1's indexes or hold items, else `None` (new tables). Only `Query` and
+    /// `DescribeTable`, which every function role has.
     pub async fn table_format(&self) -> StoreResult<Option<u64>> {
-        if let Some(i) = self
-            .get_item(&self.state_table, keys::FORMAT_PK, ONE)
-            .await?
-        {
-            return get_n64(&i, "format").map(Some);
+        let q = Query {
+            table: self.state_table.clone(),
+            index: None,
+            key_condition: "pk = :pk",
+            values: vec![(":pk", s(keys::FORMAT_PK))],
+            consistent: true,
+        };
+        if let Some(i) = query_all_with(&self.client, &q).await?.first() {
+            return get_n64(i, "format").map(Some);
         }
-        if self.holds_items(&self.state_table).await?
-            || self.holds_items(&self.ledger_table).await?
-        {
+        let (ledger_indexes, ledger_items) = self.describe(&self.ledger_table).await?;
+        let (_, state_items) = self.describe(&self.state_table).await?;
+        let format1_index = ledger_indexes
+            .iter()
+            .any(|i| i == "ByUsageMonth" || i == "ByPostingMonth");
+        if format1_index || ledger_items > 0 || state_items > 0 {
             return Ok(Some(1));
         }
         Ok(None)
@@ -55,12 +73,18 @@ impl DynamoStore {
         super::item::unless_condition_failed("PutItem", r)
     }
 
-    /// Ready to use: format 2, or empty tables (marked format 2 now). Format 1 data is refused
+    /// Ready to use: format 2, or new tables (marked format 2 now, by a function that may write
+    /// the state table; one that may not leaves the mark to the next). Format 1 data is refused
     /// with what to run.
     pub async fn check_format(&self) -> StoreResult<()> {
         match self.table_format().await? {
             Some(f) if f == u64::from(TABLE_FORMAT) => Ok(()),
-            None => self.mark_format(u64::from(TABLE_FORMAT)).await,
+            None => {
+                if let Err(e) = self.mark_format(u64::from(TABLE_FORMAT)).await {
+                    tracing::info!(error = %e, "table format not marked (read-only role)");
+                }
+                Ok(())
+            }
             Some(1) => Err(StoreError::Backend(format!(
                 "the tables {} and {} hold data in table format 1 (a release before 2026-12); \
                  run `pec --store aws upgrade` with an administrator's credentials first \

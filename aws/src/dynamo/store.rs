@@ -42,8 +42,8 @@ pub struct DynamoStore {
     /// The heads each customer-date had when last read here, so an append can record the
     /// digest of the date's heads after it (for `verify`).
     pub(super) heads_seen: Mutex<HashMap<CustomerDate, HeadsSeen>>,
-    /// Block items staged per upload, so a discarded upload's blocks can be deleted.
-    pub(super) staged: Mutex<HashMap<String, Vec<(String, String)>>>,
+    /// What each upload in progress has staged (see `usage`).
+    pub(super) staged: Mutex<HashMap<String, super::usage::Staged>>,
     /// What `for_each_head` counted per customer-date, for `record_breaks`.
     pub(super) tally: Mutex<Option<HashMap<CustomerDate, super::ledger::DayTally>>>,
 }

@@ -2,17 +2,20 @@
 //! duplicate claim and the upload record in one transaction), a customer's usage sources, and
 //! the registry of partners, customers and subscriptions.
 
-use super::item::{backend, get_s, item, s, to_json};
-use super::requests::{delete_request, put_request, query_all_with, request_token, Query};
+use super::item::{backend, corrupt, get_s, item, s, to_json, Item};
+use super::requests::{
+    batch_get_with, delete_request, put_request, query_all_with, request_token, Query,
+};
 use super::store::DynamoStore;
 use crate::keys::{self, ONE};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, WriteRequest};
 use chrono::NaiveDate;
 use pec_ledger::store::block::{blocks_of, usage_from_block, StoredUsage};
 use pec_ledger::store::{
     CommitOutcome, StoreResult, UploadRecord, UsageAggregate, UsageKey, UsageSource, UsageStore,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Largest JSON body of one block item (items are limited to 400 KB); a larger block is kept in
 /// several parts.
@@ -28,8 +31,53 @@ fn parse_source(sk: &str) -> Option<(&str, &str, &str)> {
     Some((date, subscription, upload))
 }
 
+/// A (customer, subscription, date) of an upload.
+type BlockKey = (String, String, NaiveDate);
+/// Parts of committed sources by (date, subscription, digest): their block sort keys.
+type Reusable = HashMap<(NaiveDate, String, String), String>;
+
+/// What an upload in progress has staged: the part items it wrote (deleted if it is
+/// discarded), the parts each of its keys reads, and, by (customer, month), the parts of
+/// committed sources it may reuse by digest.
+#[derive(Debug, Default)]
+pub(crate) struct Staged {
+    written: Vec<(String, String)>,
+    parts: HashMap<BlockKey, Vec<String>>,
+    reusable: HashMap<(String, String), Reusable>,
+}
+
+/// A source item's parts (`parts`, a list of block sort keys).
+fn parts_of(i: &Item) -> StoreResult<Vec<String>> {
+    match i.get("parts") {
+        Some(AttributeValue::L(l)) => l
+            .iter()
+            .map(|v| match v {
+                AttributeValue::S(sk) => Ok(sk.clone()),
+                _ => Err(corrupt("a usage source's part is not text")),
+            })
+            .collect(),
+        _ => Err(corrupt("a usage source without parts")),
+    }
+}
+
+/// The digest part of a block sort key (`{uploadId}#{digest}`).
+fn digest_of(sk: &str) -> &str {
+    sk.rsplit('#').next().unwrap_or(sk)
+}
+
+/// What a source reads, as settlement's fingerprint sees it: its parts. A later upload that
+/// restates a key with the same content reuses the same parts, so the date is not settled again.
+fn content_id(parts: &[String]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0x1f]);
+    }
+    hex::encode(h.finalize())
+}
+
 impl DynamoStore {
-    async fn is_committed(&self, upload_id: &str) -> StoreResult<bool> {
+    pub(super) async fn is_committed(&self, upload_id: &str) -> StoreResult<bool> {
         if self
             .committed
             .lock()
@@ -51,13 +99,14 @@ impl DynamoStore {
     }
 
     /// The newest committed source of each (date, subscription) among `items` (source items of
-    /// one customer), in (date, subscription) order.
+    /// one customer), in (date, subscription) order: its upload and the parts it reads.
     async fn newest_committed(
         &self,
-        items: &[super::item::Item],
-    ) -> StoreResult<BTreeMap<(String, String), String>> {
+        items: &[Item],
+    ) -> StoreResult<BTreeMap<(String, String), (String, Vec<String>)>> {
         // Sort key order is (date, subscription, receivedAt, upload): newest last.
-        let mut by_key: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
+        type Pointer<'a> = (String, String, &'a Item);
+        let mut by_key: BTreeMap<(String, String), Vec<Pointer<'_>>> = BTreeMap::new();
         for i in items {
             let sk = get_s(i, "sk")?;
             let Some((date, sub, upload)) = parse_source(sk) else {
@@ -66,16 +115,51 @@ impl DynamoStore {
             by_key
                 .entry((date.to_string(), sub.to_string()))
                 .or_default()
-                .push((sk.to_string(), upload.to_string()));
+                .push((sk.to_string(), upload.to_string(), i));
         }
         let mut out = BTreeMap::new();
         for (key, mut pointers) in by_key {
-            pointers.sort();
-            for (_, upload) in pointers.into_iter().rev() {
+            pointers.sort_by(|a, b| a.0.cmp(&b.0));
+            for (_, upload, i) in pointers.into_iter().rev() {
                 if self.is_committed(&upload).await? {
-                    out.insert(key, upload);
+                    out.insert(key, (upload, parts_of(i)?));
                     break;
                 }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The parts of committed sources of (customer, month), by (date, subscription, digest).
+    async fn reusable_parts(
+        &self,
+        partner: &str,
+        customer: &str,
+        month: &str,
+    ) -> StoreResult<Reusable> {
+        let q = Query {
+            table: self.state_table.clone(),
+            index: None,
+            key_condition: "pk = :pk AND sk BETWEEN :lo AND :hi",
+            values: vec![
+                (":pk", s(keys::sources_pk(partner, customer))),
+                (":lo", s(format!("{month}-01#"))),
+                (":hi", s(format!("{month}-31#\u{ffff}"))),
+            ],
+            consistent: true,
+        };
+        let mut out = HashMap::new();
+        for i in query_all_with(&self.client, &q).await? {
+            let sk = get_s(&i, "sk")?;
+            let Some((date, sub, upload)) = parse_source(sk) else {
+                continue;
+            };
+            if !self.is_committed(upload).await? {
+                continue;
+            }
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(corrupt)?;
+            for part in parts_of(&i)? {
+                out.insert((date, sub.to_string(), digest_of(&part).to_string()), part);
             }
         }
         Ok(out)
@@ -87,7 +171,7 @@ impl DynamoStore {
         customer: &str,
         lo: String,
         hi: String,
-    ) -> StoreResult<BTreeMap<(String, String), String>> {
+    ) -> StoreResult<BTreeMap<(String, String), (String, Vec<String>)>> {
         let q = Query {
             table: self.state_table.clone(),
             index: None,
@@ -150,14 +234,42 @@ impl UsageStore for DynamoStore {
             .transpose()
     }
 
-    /// One block item per (subscription, date, customer) of the rows (in parts of ≤ 300 KB):
-    /// about 150–250 bytes per resource-day, so well under one WCU each. Rows of the same key
-    /// from two flushes are two parts that add up. Nothing points at them until the commit.
+    /// One part item per (subscription, date, customer) of the rows (several of ≤ 300 KB for a
+    /// large block): about 150–250 bytes per resource-day, so well under one WCU each. A part is
+    /// named by its content's digest: one whose content a committed source of the key already
+    /// has is not written again but reused (a month-to-date file uploaded again each day writes
+    /// only what changed). Rows of the same key from two flushes are two parts that add up.
+    /// Nothing points at them until the commit.
     fn stage_usage(&self, upload_id: &str, rows: &[UsageAggregate]) -> StoreResult<()> {
+        let blocks = blocks_of(rows);
+        // The committed parts of the customers' months this flush touches, read once per upload.
+        let mut wanted: BTreeSet<(&str, &str, String)> = BTreeSet::new();
+        for (partner, _, date, customer) in blocks.keys() {
+            wanted.insert((partner, customer, keys::month_of(*date)));
+        }
+        let mut loaded = Vec::new();
+        for (partner, customer, month) in wanted {
+            let known = self
+                .staged
+                .lock()
+                .map(|m| {
+                    m.get(upload_id).is_some_and(|st| {
+                        st.reusable
+                            .contains_key(&(customer.to_string(), month.clone()))
+                    })
+                })
+                .unwrap_or(false);
+            if !known {
+                let parts = self.block_on(self.reusable_parts(partner, customer, &month))?;
+                loaded.push(((customer.to_string(), month), parts));
+            }
+        }
         let mut requests = Vec::new();
-        let mut written = Vec::new();
-        for ((partner, subscription, date, customer), group) in blocks_of(rows) {
-            let pk = keys::block_pk(partner, subscription, date, customer, upload_id);
+        let mut staged = self.staged.lock().map_err(backend)?;
+        let st = staged.entry(upload_id.to_string()).or_default();
+        st.reusable.extend(loaded);
+        for ((partner, subscription, date, customer), group) in blocks {
+            let pk = keys::block_pk(partner, subscription, date, customer);
             let mut parts: Vec<Vec<StoredUsage>> = vec![Vec::new()];
             let mut size = 0;
             for row in group {
@@ -172,21 +284,36 @@ impl UsageStore for DynamoStore {
                 }
             }
             for part in parts {
-                let sk = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-                requests.push(put_request(item(vec![
-                    ("pk", s(pk.as_str())),
-                    ("sk", s(sk.as_str())),
-                    ("b", s(to_json(&part)?)),
-                ]))?);
-                written.push((pk.clone(), sk));
+                let body = to_json(&part)?;
+                let digest = hex::encode(&Sha256::digest(body.as_bytes())[..16]);
+                let reuse = st
+                    .reusable
+                    .get(&(customer.to_string(), keys::month_of(date)))
+                    .and_then(|m| m.get(&(date, subscription.to_string(), digest.clone())))
+                    .cloned();
+                let sk = match reuse {
+                    Some(sk) => sk,
+                    None => {
+                        let sk = keys::block_sk(upload_id, &digest);
+                        let pair = (pk.clone(), sk.clone());
+                        if !st.written.contains(&pair) {
+                            requests.push(put_request(item(vec![
+                                ("pk", s(pk.as_str())),
+                                ("sk", s(sk.as_str())),
+                                ("b", s(body)),
+                            ]))?);
+                            st.written.push(pair);
+                        }
+                        sk
+                    }
+                };
+                st.parts
+                    .entry((customer.to_string(), subscription.to_string(), date))
+                    .or_default()
+                    .push(sk);
             }
         }
-        if let Ok(mut staged) = self.staged.lock() {
-            staged
-                .entry(upload_id.to_string())
-                .or_default()
-                .extend(written);
-        }
+        drop(staged);
         self.block_on(self.batch_write(&self.state_table, requests))
     }
 
@@ -202,9 +329,31 @@ impl UsageStore for DynamoStore {
             return Ok(CommitOutcome::Accepted);
         }
         let p = &upload.partner_id;
+        let parts: HashMap<BlockKey, Vec<String>> = self
+            .staged
+            .lock()
+            .map(|m| {
+                m.get(&upload.upload_id)
+                    .map(|st| st.parts.clone())
+                    .unwrap_or_default()
+            })
+            .map_err(backend)?;
         let mut pointers = Vec::with_capacity(keys_.len());
         for k in keys_ {
+            // A key with nothing staged (discarded, or no rows) reads as no usage.
+            let read = parts
+                .get(&(
+                    k.customer_id.clone(),
+                    k.subscription_id.clone(),
+                    k.usage_date,
+                ))
+                .cloned()
+                .unwrap_or_default();
             pointers.push(put_request(item(vec![
+                (
+                    "parts",
+                    AttributeValue::L(read.iter().map(|sk| s(sk.as_str())).collect()),
+                ),
                 ("pk", s(keys::sources_pk(p, &k.customer_id))),
                 (
                     "sk",
@@ -293,16 +442,17 @@ impl UsageStore for DynamoStore {
         })
     }
 
-    /// Deletes the blocks this store staged for the upload. Blocks of an upload whose process
-    /// died before committing stay behind, never pointed at (storage only).
+    /// Deletes the parts this store wrote for the upload (never parts it reused: those belong
+    /// to committed uploads). Parts of an upload whose process died before committing stay
+    /// behind, never pointed at (storage only).
     fn discard_upload(&self, upload_id: &str) -> StoreResult<()> {
         let staged = self
             .staged
             .lock()
             .map(|mut m| m.remove(upload_id).unwrap_or_default())
             .unwrap_or_default();
-        let mut deletes = Vec::with_capacity(staged.len());
-        for (pk, sk) in staged {
+        let mut deletes = Vec::with_capacity(staged.written.len());
+        for (pk, sk) in staged.written {
             deletes.push(delete_request(&pk, &sk)?);
         }
         self.block_on(self.batch_write(&self.state_table, deletes))
@@ -354,32 +504,38 @@ impl UsageStore for DynamoStore {
                 )
                 .await?;
             let mut out = Vec::new();
-            for ((_, sub), upload) in sources {
-                let q = Query {
-                    table: self.state_table.clone(),
-                    index: None,
-                    key_condition: "pk = :pk",
-                    values: vec![(
-                        ":pk",
-                        s(keys::block_pk(partner_id, &sub, date, customer_id, &upload)),
-                    )],
-                    consistent: true,
-                };
-                for i in query_all_with(&self.client, &q).await? {
-                    out.extend(usage_from_block(
-                        partner_id,
-                        &sub,
-                        date,
-                        customer_id,
-                        get_s(&i, "b")?,
-                    )?);
+            for ((_, sub), (_, parts)) in sources {
+                let pk = keys::block_pk(partner_id, &sub, date, customer_id);
+                let distinct: BTreeSet<&String> = parts.iter().collect();
+                let found = batch_get_with(
+                    &self.client,
+                    &self.state_table,
+                    distinct
+                        .into_iter()
+                        .map(|sk| (pk.clone(), sk.clone()))
+                        .collect(),
+                    true,
+                )
+                .await?;
+                let mut bodies: HashMap<String, String> = HashMap::new();
+                for i in found {
+                    bodies.insert(get_s(&i, "sk")?.to_string(), get_s(&i, "b")?.to_string());
+                }
+                // A part listed twice (the same content in two flushes) counts twice.
+                for sk in &parts {
+                    let body = bodies
+                        .get(sk)
+                        .ok_or_else(|| corrupt(format!("usage block {pk} {sk} is missing")))?;
+                    out.extend(usage_from_block(partner_id, &sub, date, customer_id, body)?);
                 }
             }
             Ok(out)
         })
     }
 
-    /// One query of the customer's source items in the range.
+    /// One query of the customer's source items in the range; each source is named by the
+    /// content it reads (its parts), not by its upload, so a restatement with the same content
+    /// leaves the date's fingerprint as it was.
     fn usage_sources(
         &self,
         partner_id: &str,
@@ -395,12 +551,11 @@ impl UsageStore for DynamoStore {
         ))?;
         sources
             .into_iter()
-            .map(|((date, subscription_id), upload_id)| {
+            .map(|((date, subscription_id), (_, parts))| {
                 Ok(UsageSource {
-                    usage_date: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-                        .map_err(super::item::corrupt)?,
+                    usage_date: NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(corrupt)?,
                     subscription_id,
-                    upload_id,
+                    upload_id: content_id(&parts),
                 })
             })
             .collect::<StoreResult<Vec<_>>>()

@@ -20,6 +20,7 @@ pub mod resources;
 pub mod serve;
 pub mod settle;
 pub mod statement;
+pub mod upgrade;
 pub mod usage;
 pub mod verify;
 

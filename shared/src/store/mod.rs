@@ -336,6 +336,9 @@ pub struct MarkUpdate {
 pub struct UsageSource {
     pub usage_date: NaiveDate,
     pub subscription_id: String,
+    /// The accepted upload the usage comes from, or anything else that changes exactly when
+    /// the content read changes (the AWS store names the content itself, so that an upload
+    /// restating a key with the same content does not bring the date back).
     pub upload_id: String,
 }
 
