@@ -2,12 +2,15 @@
 //! it bound on stderr), requests are signed with `pec_ledger::webhook_secret::sign` and sent with
 //! a minimal HTTP/1.1 client on `std::net`. One test per status code of SPEC 6.2, secret
 //! rotation through `pec partner set-secret`, the archive of accepted snapshots, statement reads,
-//! and requests that are not well-formed HTTP.
+//! requests that are not well-formed HTTP, connections that never finish their headers, and a
+//! clean stop on SIGTERM.
 
 mod support;
 
 use pec_ledger::webhook_secret::sign;
 use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 use support::*;
 
@@ -373,21 +376,33 @@ fn statements_match_pec_statement_and_are_private() {
 fn requests_that_are_not_well_formed_http_get_answers_and_the_server_stays_up() {
     let server = Server::start();
     let status = |raw: &[u8]| Response::parse(raw).status;
-    // A body much shorter than its (huge) Content-Length, then the client half-closes.
+    // A huge declared Content-Length: 413 before any of the body is read (nothing buffered).
     let mut lie = format!(
         "POST /v1/partners/{PARTNER}/access-snapshots HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n"
     )
     .into_bytes();
     lie.extend_from_slice(&[b'a'; 2000]);
-    assert_eq!(status(&server.raw(&lie)), 400);
+    assert_eq!(status(&server.raw(&lie)), 413);
+    // A body shorter than its Content-Length, then the client half-closes: 400.
+    let mut short = format!(
+        "POST /v1/partners/{PARTNER}/access-snapshots HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+    )
+    .into_bytes();
+    short.extend_from_slice(&[b'a'; 2000]);
+    assert_eq!(status(&server.raw(&short)), 400);
     assert_eq!(status(&server.raw(b"GARBAGE\r\n\r\n")), 400);
     assert_eq!(status(&server.raw(b"\xff\xfe / HTTP/1.1\r\n\r\n")), 400);
     let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X-A: b\r\n".repeat(200));
     assert_eq!(status(&server.raw(many.as_bytes())), 431);
+    // A NUL in a header value is not HTTP: 400.
+    let nul = format!(
+        "GET /v1/partners/{PARTNER}/statements/2026-09 HTTP/1.1\r\nwebhook-id: \u{0}x\r\n\r\n"
+    );
+    assert_eq!(status(&server.raw(nul.as_bytes())), 400);
     // Invalid UTF-8 in the webhook headers: simply not a valid signature.
-    let bad_headers =
-        format!("GET /v1/partners/{PARTNER}/statements/2026-09 HTTP/1.1\r\nwebhook-id: \u{0}x\r\n");
+    let bad_headers = format!("GET /v1/partners/{PARTNER}/statements/2026-09 HTTP/1.1\r\n");
     let mut bytes = bad_headers.into_bytes();
+    bytes.extend_from_slice(b"webhook-id: \xfex\r\n");
     bytes.extend_from_slice(b"webhook-timestamp: \xff\xff\r\nwebhook-signature: v1,\xfe\r\n\r\n");
     assert_eq!(status(&server.raw(&bytes)), 401);
     // A chunked body is read too.
@@ -407,4 +422,75 @@ fn requests_that_are_not_well_formed_http_get_answers_and_the_server_stays_up() 
     assert_eq!(status(&server.raw(&chunked)), 202);
     // Still serving.
     assert_eq!(server.post(&body, SECRET).status, 200);
+}
+
+/// 200 connections that send part of a request line and never finish their headers delay a
+/// signed snapshot post by less than a second (they cost the server a task each), and are
+/// closed after the header timeout.
+#[test]
+fn connections_that_never_finish_their_headers_delay_no_one() {
+    let server = Server::start();
+    let mut idle = Vec::new();
+    for _ in 0..200 {
+        let mut s = TcpStream::connect(&server.addr).expect("connect");
+        s.write_all(b"POST /v1/partners/")
+            .expect("partial request line");
+        idle.push(s);
+    }
+    let body = example_snapshot(0);
+    let started = std::time::Instant::now();
+    let response = server.post(&body, SECRET);
+    let took = started.elapsed();
+    assert_eq!(
+        response.status,
+        202,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    assert!(took < Duration::from_secs(1), "the post took {took:?}");
+    // The idle ones are answered 408 and closed once the header timeout passes.
+    let mut first = idle.remove(0);
+    first
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut answer = Vec::new();
+    let _ = first.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}
+
+/// SIGTERM: the server stops accepting, finishes what is in flight and exits 0.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let mut server = Server::start();
+    assert_eq!(server.post(&example_snapshot(0), SECRET).status, 202);
+    let pid = server.child.id();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 15 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        server.log().contains("pec serve: stopped"),
+        "{}",
+        server.log()
+    );
+    assert!(TcpStream::connect(&server.addr).is_err(), "still accepting");
 }
