@@ -101,7 +101,7 @@ expect_status 401 "$(cat "$WORK/out")"
 out=$(sh docs/examples/post_snapshot.sh "$URL" "$PARTNER" "$WORK/snapshot-5.json" 2026-09 | tr -d '\r')
 grep -q '^HTTP/1.1 202 Accepted$' <<<"$out" || { echo "$out"; exit 1; }
 grep -q '^HTTP/1.1 200 OK$' <<<"$out" || { echo "$out"; exit 1; }
-grep -q '^Content-Type: text/csv; charset=utf-8$' <<<"$out" || { echo "$out"; exit 1; }
+grep -qi '^content-type: text/csv; charset=utf-8$' <<<"$out" || { echo "$out"; exit 1; }
 echo "   ok: accepted (202), duplicate (200), statement (200), wrong secret (401); curl: 202, CSV statement"
 "$PEC" --data-dir "$WORK/data" settle --from 2026-09-01 --through 2026-09-02 --now 2026-09-04T02:00:00Z >/dev/null
 out=$(python3 docs/examples/post_snapshot.py "$URL" "$PARTNER" --statement 2026-09)

@@ -162,6 +162,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// What the failure says.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// A usage error ([`ExitStatus::Usage`]).
     fn usage(message: impl std::fmt::Display) -> Failure {
         Failure {

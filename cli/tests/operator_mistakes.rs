@@ -731,3 +731,111 @@ fn ids_on_the_command_line_are_validated_naming_the_flag() {
         assert!(!data.exists(), "{args:?}: nothing created");
     }
 }
+
+/// Everything under `dir` (names and bytes), to show nothing was written.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+                out.push((p.display().to_string(), Vec::new()));
+            } else {
+                out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Read commands on a data directory this user cannot write (an auditor's read-only copy): the
+/// same answers as on a writable one, and nothing in the directory changes. Run as an
+/// unprivileged user: `setpriv` to nobody when the tests run as root (root writes anywhere),
+/// else with the directory made read-only.
+#[test]
+fn read_commands_work_on_a_read_only_data_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    ledger(&data);
+    let shop = "/subscriptions/23b8c1e9-3924-46de-beb1-3b9046685257/resourcegroups/rg-web/providers/microsoft.web/sites/shop";
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["verify"],
+        vec![
+            "statement",
+            "--partner",
+            PARTNER,
+            "--month",
+            "2026-09",
+            "--as-of",
+            "2026-10-01T00:00:00Z",
+            "--format",
+            "json",
+        ],
+        vec!["resources", "--partner", PARTNER, "--month", "2026-09"],
+        vec![
+            "explain",
+            "--partner",
+            PARTNER,
+            "--resource",
+            shop,
+            "--date",
+            "2026-09-01",
+        ],
+    ];
+    let writable: Vec<Vec<u8>> = commands
+        .iter()
+        .map(|args| {
+            let out = pec(&data, args);
+            assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+            out.stdout
+        })
+        .collect();
+    // Readable by all, writable by no one but root.
+    let mut all = vec![root.path().to_path_buf()];
+    all.extend(tree(&data).into_iter().map(|(p, _)| p.into()));
+    all.push(data.clone());
+    for p in &all {
+        let mode = if p.is_dir() { 0o555 } else { 0o444 };
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let before = tree(&data);
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    for (args, expected) in commands.iter().zip(&writable) {
+        let mut cmd = if is_root {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_pec"));
+            c
+        } else {
+            std::process::Command::new(env!("CARGO_BIN_EXE_pec"))
+        };
+        let out = cmd
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run pec as an unprivileged user");
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        assert_eq!(&out.stdout, expected, "{args:?}");
+        assert!(
+            stderr(&out).contains("reading it read-only"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(tree(&data), before, "nothing written");
+    // Writable again, so the temporary directory can be removed.
+    for p in &all {
+        let mode = if p.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+}

@@ -646,16 +646,17 @@ fn another_partners_secret_cannot_write_or_read_this_partners_data() {
     }
     assert_eq!(server.holdings(), before);
 
-    // Statements: OTHER's secret cannot read PARTNER's, in any format or spelling.
-    for (partner, query) in [
-        (PARTNER.to_string(), ""),
-        (PARTNER.to_string(), "format=csv"),
-        (PARTNER.to_uppercase(), "format=html"),
-        (format!("%20{PARTNER}"), "format=xlsx"),
+    // Statements: OTHER's secret cannot read PARTNER's, in any format or spelling (a spelling
+    // that is not a GUID is not a partner at all: 404).
+    for (partner, query, status, code) in [
+        (PARTNER.to_string(), "", 401, "unauthorized"),
+        (PARTNER.to_string(), "format=csv", 401, "unauthorized"),
+        (PARTNER.to_uppercase(), "format=html", 401, "unauthorized"),
+        (format!("%20{PARTNER}"), "format=xlsx", 404, "not_found"),
     ] {
         server
             .statement(&partner, "2026-09", query, OTHER_SECRET)
-            .error(401, "unauthorized");
+            .error(status, code);
     }
     // OTHER's own statement holds nothing of PARTNER's.
     let r = server.statement(OTHER, "2026-09", "asOf=2026-09-04T00:00:00Z", OTHER_SECRET);

@@ -211,6 +211,27 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 
 /// Creates the tables of a new database, or upgrades one of format 1 in place (one
 /// transaction: killed half way, the database is as it was).
+/// For a read-only opening: the database must already be this release's format (an upgrade
+/// writes). Nothing is written.
+pub fn check(conn: &Connection, path: &std::path::Path) -> StoreResult<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(backend)?;
+    match version {
+        v if v == FORMAT => Ok(()),
+        v if v > FORMAT => Err(StoreError::Backend(format!(
+            "{} is format {v}, written by a newer release of pec; this one reads format {FORMAT} and older",
+            path.display()
+        ))),
+        v => Err(StoreError::Backend(format!(
+            "{} is format {v} and cannot be written here: this release upgrades it to format \
+             {FORMAT} when it opens it with write access (run `pec verify` once where the data \
+             directory is writable, or on a writable copy)",
+            path.display()
+        ))),
+    }
+}
+
 pub fn prepare(conn: &mut Connection) -> StoreResult<()> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -60,6 +60,51 @@ impl SqliteStore {
         })
     }
 
+    /// Opens `DIR/pec.db` without writing anything, for the read commands on a data directory
+    /// that cannot be written (an auditor's read-only copy): SQLite's read-only mode, or, where
+    /// even its shared-memory file cannot be made, the file as immutable. The database must be
+    /// this release's format.
+    pub fn open_read_only(dir: &Path) -> StoreResult<SqliteStore> {
+        use rusqlite::OpenFlags;
+        let path = dir.join("pec.db");
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let uri = |query: &str| {
+            let mut p = String::from("file:");
+            for c in path.to_string_lossy().chars() {
+                match c {
+                    '?' => p.push_str("%3f"),
+                    '#' => p.push_str("%23"),
+                    '%' => p.push_str("%25"),
+                    c => p.push(c),
+                }
+            }
+            format!("{p}?{query}")
+        };
+        let usable = |conn: Connection| -> StoreResult<Connection> {
+            schema::check(&conn, &path)?;
+            Ok(conn)
+        };
+        let conn = match Connection::open_with_flags(uri("mode=ro"), flags)
+            .map_err(backend)
+            .and_then(usable)
+        {
+            Ok(c) => c,
+            Err(first) => Connection::open_with_flags(uri("mode=ro&immutable=1"), flags)
+                .map_err(backend)
+                .and_then(usable)
+                .map_err(|_| {
+                    backend(format!("cannot open {} read-only: {first}", path.display()))
+                })?,
+        };
+        conn.busy_timeout(Duration::from_secs(60))
+            .map_err(backend)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
     /// Sets SQLite's page cache. 8 MiB by default (ingestion streams in bounded memory);
     /// settlement, which reads indexes scattered over the file, runs faster with 32–64 MiB.
     pub fn set_cache_mib(&self, mib: u32) -> StoreResult<()> {

@@ -139,6 +139,9 @@ pub fn handle_snapshot_post<S: SnapshotStore + PartnerStore + ?Sized>(
             if request.method != "POST" {
                 return Ok(method_not_allowed(&request.method, "POST"));
             }
+            if let Some(refused) = not_a_partner(partner) {
+                return Ok(refused);
+            }
             snapshots::post_access_snapshot(
                 store,
                 archive,
@@ -172,6 +175,23 @@ pub(crate) fn not_found(path: &str) -> HttpResponse {
 
 pub(crate) fn normalize_partner(p: &str) -> String {
     p.trim().to_ascii_lowercase()
+}
+
+/// A path whose partner is not a partner id (a GUID): 404 naming `partnerId`, before any secret
+/// is looked up.
+pub(crate) fn not_a_partner(partner: &str) -> Option<HttpResponse> {
+    if pec_ledger::ids::is_guid(&normalize_partner(partner)) {
+        return None;
+    }
+    Some(error(
+        404,
+        "not_found",
+        format!(
+            "partnerId {} in the path is not a partner id (a GUID such as 7a3c0000-0000-4000-8000-000000000001)",
+            quoted(partner)
+        ),
+        vec![],
+    ))
 }
 
 // The tests drive `handle`, every route: they need the `statements` feature (the workspace's

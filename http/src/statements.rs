@@ -34,6 +34,9 @@ pub fn handle_statement_read<S: LedgerStore + PartnerStore + ?Sized>(
             if request.method != "GET" {
                 return Ok(method_not_allowed(&request.method, "GET"));
             }
+            if let Some(refused) = crate::not_a_partner(partner) {
+                return Ok(refused);
+            }
             get_statement(store, &normalize_partner(partner), month, request, now)
         }
         _ => Ok(not_found(&request.path)),

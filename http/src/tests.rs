@@ -598,3 +598,35 @@ fn odd_customer_ids_are_archived_under_safe_keys() {
     let key = format!("snapshots/{PARTNER}/.._.._escape/20261002T000500Z-{SNAPSHOT_ID}.json");
     assert!(f.objects.get_object(&key).unwrap().is_some());
 }
+
+/// A path whose partner is not a GUID (issue 15, item 5): 404 naming `partnerId`, on both
+/// routes, signed or not; a GUID partner without a secret stays 401.
+#[test]
+fn a_partner_in_the_path_that_is_not_a_guid_is_404_naming_it() {
+    let f = fixture();
+    for partner in [
+        "acme",
+        "7a3c0000",
+        "7a3c0000-0000-4000-8000-00000000000g",
+        "x'; drop",
+    ] {
+        for (method, path) in [
+            ("POST", format!("/v1/partners/{partner}/access-snapshots")),
+            ("GET", format!("/v1/partners/{partner}/statements/2026-09")),
+        ] {
+            let mut r = post(&f, PARTNER, vec![], SECRET);
+            r.method = method.into();
+            r.path = path.clone();
+            let response = f.run(&r);
+            assert_error(&response, 404, "not_found");
+            let text = String::from_utf8_lossy(&response.body).to_string();
+            assert!(
+                text.contains("partnerId") && text.contains("GUID"),
+                "{path}: {text}"
+            );
+        }
+    }
+    let mut r = post(&f, PARTNER, vec![], SECRET);
+    r.path = "/v1/partners/7a3c0000-0000-4000-8000-0000000000ff/access-snapshots".into();
+    assert_eq!(f.run(&r).status, 401);
+}

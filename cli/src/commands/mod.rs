@@ -58,8 +58,31 @@ impl Context {
     /// The store of a command that only reads (`verify`, `statement`, `explain`): with the
     /// embedded store, a data directory without a ledger is a usage error naming it, and nothing
     /// is created there (a mistyped `--data-dir` must not read as an empty ledger).
+    /// A data directory that cannot be written (an auditor's read-only copy) is read read-only:
+    /// nothing is written there.
     pub fn existing_store(&self) -> Result<&dyn Store, Failure> {
         self.require_ledger()?;
+        if self.kind == StoreKind::Sqlite && self.backend.get().is_none() {
+            let opened = match Backend::open(self.kind, &self.data_dir) {
+                Ok(b) => b,
+                Err(writable) => {
+                    let read_only = pec_embedded::SqliteStore::open_read_only(&self.data_dir)
+                        .map_err(|ro| {
+                            Failure::internal(format!(
+                                "--data-dir {}: {}; read-only: {ro}",
+                                self.data_dir.display(),
+                                writable.message()
+                            ))
+                        })?;
+                    say!(
+                        "note: {} cannot be written here: reading it read-only",
+                        self.data_dir.join("pec.db").display()
+                    );
+                    Backend::Sqlite(read_only)
+                }
+            };
+            let _ = self.backend.set(opened);
+        }
         self.store()
     }
 
