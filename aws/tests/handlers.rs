@@ -671,7 +671,7 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
         .expect("html");
     let html = String::from_utf8(html).expect("utf-8");
     assert!(
-        html.contains(r#"data-figure="USD.totals.listAmount">10<"#),
+        html.contains(r#"data-figure="USD.totals.listAmount" data-exact="10">10.00<"#),
         "the page shows the statement's figures"
     );
     let html = aws
@@ -681,7 +681,7 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
         .expect("html");
     let html = String::from_utf8(html).expect("utf-8");
     assert!(
-        html.contains("data-figure=\"USD.totals.listAmount\">10<"),
+        html.contains("data-figure=\"USD.totals.listAmount\" data-exact=\"10\">10.00<"),
         "the page shows the figures"
     );
     // On demand, for a month without entries: written all the same.

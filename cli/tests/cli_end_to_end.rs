@@ -199,8 +199,10 @@ fn files_to_statement_on_the_spec_examples() {
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     let page = String::from_utf8(out.stdout).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>"));
-    assert!(page.contains(r#"data-figure="USD.totals.earnedCredit">9.33696<"#));
-    assert!(page.contains(r#"data-figure="USD.days.2026-09-01.earnedCredit">4.66848<"#));
+    // Rounded to cents as shown; exact in data-exact.
+    assert!(page.contains(r#"data-figure="USD.totals.earnedCredit" data-exact="9.33696">9.34<"#));
+    assert!(page
+        .contains(r#"data-figure="USD.days.2026-09-01.earnedCredit" data-exact="4.66848">4.67<"#));
     assert!(!page.contains("https://") && !page.contains("<script"));
     // XLSX: to a file with --out, or to stdout when it is not a terminal (here, a pipe).
     // (Outside the data directory: `--out` refuses paths inside it.)

@@ -97,31 +97,13 @@ fn chromium_on(page: &Path, extra: &[String]) -> Output {
     out
 }
 
-fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&")
-}
-
-/// `data-figure="KEY" …>VALUE<` pairs of a DOM dump.
-fn figures_in(dom: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut rest = dom;
-    while let Some(i) = rest.find("data-figure=\"") {
-        rest = &rest[i + "data-figure=\"".len()..];
-        let end = rest.find('"').expect("closing quote");
-        let key = unescape(&rest[..end]);
-        rest = &rest[end..];
-        let gt = rest.find('>').expect("end of tag");
-        rest = &rest[gt + 1..];
-        let lt = rest.find('<').expect("end of text");
-        out.push((key, unescape(rest[..lt].trim())));
-        rest = &rest[lt..];
-    }
-    out
+/// The figures of a DOM dump: (key, exact value — `data-exact`, or the text where there is
+/// none —, text shown).
+fn figures_in(dom: &str) -> Vec<(String, String, String)> {
+    pec_render::html::figures_in_page(dom)
+        .into_iter()
+        .map(|f| (f.key, f.exact, f.shown))
+        .collect()
 }
 
 /// The figures the page must show, named as the page names them, read from the JSON.
@@ -158,9 +140,16 @@ fn json_figures(v: &Value) -> BTreeMap<String, String> {
             }
         }
         for p in c["priorPeriodAdjustments"].as_array().expect("adjustments") {
-            for f in ["earnedCredit", "lostCredit"] {
-                let m = s(&p["usageMonth"]);
+            let m = s(&p["usageMonth"]);
+            for f in ["earnedCredit", "lostCredit", "microsoftCredit"] {
                 out.insert(format!("{cur}.priorPeriodAdjustments.{m}.{f}"), s(&p[f]));
+                for cu in p["customers"].as_array().expect("adjustments") {
+                    let id = s(&cu["customerId"]);
+                    out.insert(
+                        format!("{cur}.priorPeriodAdjustments.{m}.customers.{id}.{f}"),
+                        s(&cu[f]),
+                    );
+                }
             }
         }
     }
@@ -201,11 +190,18 @@ fn the_demo_statement_renders_in_chromium_with_the_jsons_figures() {
     let expected = json_figures(&statement);
     let shown = figures_in(&dom);
     let mut seen = BTreeSet::new();
-    for (key, value) in &shown {
+    for (key, exact, text) in &shown {
         let want = expected
             .get(key)
-            .unwrap_or_else(|| panic!("the page shows {key} = {value}, which the JSON lacks"));
-        assert_eq!(value, want, "{key}: page vs JSON");
+            .unwrap_or_else(|| panic!("the page shows {key} = {exact}, which the JSON lacks"));
+        assert_eq!(exact, want, "{key}: page vs JSON");
+        // What the page shows is the JSON's figure rounded (cents; rates as percentages).
+        let rounded = match pec_ledger::decimal::parse_stored(want) {
+            Ok(d) if key.ends_with("effectiveRate") => pec_render::money::percent(d),
+            Ok(d) => pec_render::money::money(d),
+            Err(_) => want.clone(),
+        };
+        assert_eq!(text, &rounded, "{key}: shown vs the JSON rounded");
         seen.insert(key.as_str());
     }
     let missing: Vec<&String> = expected

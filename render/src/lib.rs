@@ -4,4 +4,5 @@
 #![forbid(unsafe_code)]
 
 pub mod html;
+pub mod money;
 pub mod xlsx;

@@ -1,12 +1,12 @@
 //! The monthly statement as an Excel workbook (SPEC 5), one sheet per view: Totals, Lost by
-//! reason, Ineligible by reason, Customers, Subscriptions, Days, Prior-period adjustments.
+//! reason, Ineligible by reason, Customers, Subscriptions, Days, Prior-period adjustments (by
+//! usage month, and by customer), and Exact.
 //!
-//! Amounts are typed number cells, so they sum and chart in Excel. Excel keeps numbers as IEEE
-//! doubles (15–17 significant digits): each cell holds the double nearest to the exact decimal,
-//! and its number format shows as many decimals as the exact figure has (at least two), so what
-//! Excel displays is the JSON's figure whenever it fits in 15 significant digits. The JSON and
-//! CSV statements carry the exact figures in every case. Dates are date cells; every text cell
-//! goes through [`spreadsheet_safe`]; header rows are bold and frozen, with an autofilter.
+//! Amounts are typed number cells, so they sum and chart in Excel: each holds the figure rounded
+//! to cents ([`crate::money`]) in one format per column (`#,##0.00`), rates as percentages with two
+//! decimals (`0.00%`). The last sheet, Exact, lists every such cell (sheet, row, column) with the
+//! exact decimal of the JSON statement, as text. Dates are date cells; every text cell goes
+//! through [`spreadsheet_safe`]; header rows are bold and frozen, with an autofilter.
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use pec_ledger::decimal::fmt_amount;
@@ -15,10 +15,9 @@ use rust_decimal::Decimal;
 use rust_xlsxwriter::{
     DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
 };
-use std::collections::HashMap;
 
 /// The sheets, in order.
-pub const SHEETS: [&str; 7] = [
+pub const SHEETS: [&str; 9] = [
     "Totals",
     "Lost by reason",
     "Ineligible by reason",
@@ -26,6 +25,16 @@ pub const SHEETS: [&str; 7] = [
     "Subscriptions",
     "Days",
     "Prior-period adjustments",
+    "Prior-period by customer",
+    "Exact",
+];
+
+/// The Exact sheet's columns.
+const EXACT_COLUMNS: [(&str, f64); 4] = [
+    ("Sheet", 24.0),
+    ("Row", 7.0),
+    ("Column", 20.0),
+    ("Exact figure", 36.0),
 ];
 
 const TOTALS_COLUMNS: [(&str, f64); 8] = [
@@ -50,14 +59,16 @@ pub enum RenderError {
     Amount(#[from] pec_ledger::decimal::DecimalError),
 }
 
-/// Number formats, made once per number of decimals.
+/// The formats, and the exact figure of every rounded cell written so far.
 struct Styles {
     header: Format,
     date: Format,
     month: Format,
     datetime: Format,
-    amounts: HashMap<u32, Format>,
-    rates: HashMap<u32, Format>,
+    money: Format,
+    rate: Format,
+    /// (sheet, row as Excel numbers it, column title, exact figure).
+    exact: Vec<(String, u32, String, String)>,
 }
 
 impl Styles {
@@ -70,25 +81,10 @@ impl Styles {
             date: Format::new().set_num_format("yyyy-mm-dd"),
             month: Format::new().set_num_format("yyyy-mm"),
             datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
-            amounts: HashMap::new(),
-            rates: HashMap::new(),
+            money: Format::new().set_num_format("#,##0.00"),
+            rate: Format::new().set_num_format("0.00%"),
+            exact: Vec::new(),
         }
-    }
-
-    /// `#,##0.00…` with the decimals of the exact amount (at least 2).
-    fn amount(&mut self, scale: u32) -> &Format {
-        let decimals = scale.clamp(2, 28);
-        self.amounts.entry(decimals).or_insert_with(|| {
-            Format::new().set_num_format(format!("#,##0.{}", "0".repeat(decimals as usize)))
-        })
-    }
-
-    /// A percentage with the decimals the exact ratio needs (at least 2).
-    fn rate(&mut self, scale: u32) -> &Format {
-        let decimals = scale.saturating_sub(2).clamp(2, 26);
-        self.rates.entry(decimals).or_insert_with(|| {
-            Format::new().set_num_format(format!("0.{}%", "0".repeat(decimals as usize)))
-        })
     }
 }
 
@@ -117,6 +113,8 @@ fn excel_datetime(t: DateTime<Utc>) -> Option<ExcelDateTime> {
 struct Sheet<'a> {
     ws: &'a mut Worksheet,
     styles: &'a mut Styles,
+    name: String,
+    titles: Vec<String>,
     row: u32,
     columns: u16,
 }
@@ -144,6 +142,8 @@ impl<'a> Sheet<'a> {
         Ok(Sheet {
             ws,
             styles,
+            name: name.to_string(),
+            titles: columns.iter().map(|(t, _)| t.to_string()).collect(),
             row: 0,
             columns: col,
         })
@@ -161,19 +161,33 @@ impl<'a> Sheet<'a> {
         Ok(())
     }
 
+    /// Keeps the exact figure of the cell at (row, col) for the Exact sheet.
+    fn keep_exact(&mut self, col: u16, d: Decimal) {
+        let title = self
+            .titles
+            .get(usize::from(col))
+            .cloned()
+            .unwrap_or_default();
+        self.styles
+            .exact
+            .push((self.name.clone(), self.row + 1, title, fmt_amount(d)));
+    }
+
+    /// An amount, rounded to cents.
     fn amount(&mut self, col: u16, d: Decimal) -> Result<(), RenderError> {
-        let value = to_f64(d)?;
-        let format = self.styles.amount(d.normalize().scale());
+        let value = to_f64(crate::money::round_money(d))?;
         self.ws
-            .write_number_with_format(self.row, col, value, format)?;
+            .write_number_with_format(self.row, col, value, &self.styles.money)?;
+        self.keep_exact(col, d);
         Ok(())
     }
 
+    /// A rate, rounded to two decimals of a percent.
     fn rate(&mut self, col: u16, d: Decimal) -> Result<(), RenderError> {
-        let value = to_f64(d)?;
-        let format = self.styles.rate(d.normalize().scale());
+        let value = to_f64(crate::money::round_rate(d))?;
         self.ws
-            .write_number_with_format(self.row, col, value, format)?;
+            .write_number_with_format(self.row, col, value, &self.styles.rate)?;
+        self.keep_exact(col, d);
         Ok(())
     }
 
@@ -382,6 +396,7 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
             ("Usage month", 12.0),
             ("Earned credit", 15.0),
             ("Lost credit", 15.0),
+            ("Microsoft credit", 16.0),
         ],
     )?;
     for c in &s.currencies {
@@ -391,7 +406,48 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
             sh.month(1, &p.usage_month)?;
             sh.amount(2, p.earned_credit)?;
             sh.amount(3, p.lost_credit)?;
+            sh.amount(4, p.microsoft_credit)?;
         }
+    }
+    sh.finish()?;
+
+    let mut sh = Sheet::new(
+        &mut wb,
+        &mut styles,
+        SHEETS[7],
+        &[
+            ("Currency", 9.0),
+            ("Usage month", 12.0),
+            ("Customer", 38.0),
+            ("Earned credit", 15.0),
+            ("Lost credit", 15.0),
+            ("Microsoft credit", 16.0),
+        ],
+    )?;
+    for c in &s.currencies {
+        for p in &c.prior_period_adjustments {
+            for cu in &p.customers {
+                sh.next_row();
+                sh.text(0, &c.currency)?;
+                sh.month(1, &p.usage_month)?;
+                sh.text(2, &cu.customer_id)?;
+                sh.amount(3, cu.earned_credit)?;
+                sh.amount(4, cu.lost_credit)?;
+                sh.amount(5, cu.microsoft_credit)?;
+            }
+        }
+    }
+    sh.finish()?;
+
+    // Every rounded figure above, exactly.
+    let exact = std::mem::take(&mut styles.exact);
+    let mut sh = Sheet::new(&mut wb, &mut styles, SHEETS[8], &EXACT_COLUMNS)?;
+    for (sheet, row, column, figure) in exact {
+        sh.next_row();
+        sh.text(0, &sheet)?;
+        sh.ws.write_number(sh.row, 1, f64::from(row))?;
+        sh.text(2, &column)?;
+        sh.ws.write_string(sh.row, 3, figure)?;
     }
     sh.finish()?;
 

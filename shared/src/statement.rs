@@ -157,7 +157,29 @@ pub struct PriorPeriodAdjustment {
     pub earned_credit: Decimal,
     #[serde(with = "as_string")]
     pub lost_credit: Decimal,
+    /// The change in the credit Microsoft applied (a restated usage file).
+    #[serde(with = "as_string", default)]
+    pub microsoft_credit: Decimal,
+    /// The same, per customer.
+    #[serde(default)]
+    pub customers: Vec<CustomerAdjustment>,
 }
+
+/// One customer's prior-period adjustments of one usage month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerAdjustment {
+    pub customer_id: String,
+    #[serde(with = "as_string")]
+    pub earned_credit: Decimal,
+    #[serde(with = "as_string")]
+    pub lost_credit: Decimal,
+    #[serde(with = "as_string")]
+    pub microsoft_credit: Decimal,
+}
+
+/// Earned, lost and Microsoft-applied credit deltas.
+type Deltas = (Decimal, Decimal, Decimal);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -190,7 +212,8 @@ struct CurrencyAcc {
     ineligible: BTreeMap<String, Decimal>,
     customers: BTreeMap<String, CustomerAcc>,
     days: BTreeMap<NaiveDate, DayTotals>,
-    prior: BTreeMap<String, (Decimal, Decimal)>,
+    /// Per usage month: its deltas and each customer's.
+    prior: BTreeMap<String, (Deltas, BTreeMap<String, Deltas>)>,
 }
 
 /// Builds a statement from the month's entries (usage date in the month, posted by `as_of`) and
@@ -278,16 +301,21 @@ impl StatementBuilder {
         {
             return;
         }
-        if e.figures.earned_credit.is_zero() && e.figures.lost_credit.is_zero() {
+        let f = &e.figures;
+        if f.earned_credit.is_zero() && f.lost_credit.is_zero() && f.microsoft_credit.is_zero() {
             return;
         }
         let c = self.acc.entry(e.key.currency.clone()).or_default();
-        let p = c
+        let (month, customers) = c
             .prior
             .entry(Month::of(e.key.usage_date).to_string())
             .or_default();
-        p.0 += e.figures.earned_credit;
-        p.1 += e.figures.lost_credit;
+        let customer = customers.entry(e.key.customer_id.clone()).or_default();
+        for d in [month, customer] {
+            d.0 += f.earned_credit;
+            d.1 += f.lost_credit;
+            d.2 += f.microsoft_credit;
+        }
     }
 
     /// The statement.
@@ -334,13 +362,23 @@ impl StatementBuilder {
                     prior_period_adjustments: c
                         .prior
                         .into_iter()
-                        .map(
-                            |(usage_month, (earned_credit, lost_credit))| PriorPeriodAdjustment {
+                        .map(|(usage_month, ((earned, lost, microsoft), customers))| {
+                            PriorPeriodAdjustment {
                                 usage_month,
-                                earned_credit,
-                                lost_credit,
-                            },
-                        )
+                                earned_credit: earned,
+                                lost_credit: lost,
+                                microsoft_credit: microsoft,
+                                customers: customers
+                                    .into_iter()
+                                    .map(|(customer_id, (e, l, m))| CustomerAdjustment {
+                                        customer_id,
+                                        earned_credit: e,
+                                        lost_credit: l,
+                                        microsoft_credit: m,
+                                    })
+                                    .collect(),
+                            }
+                        })
                         .collect(),
                 }
             })
@@ -399,7 +437,7 @@ pub fn spreadsheet_safe(text: &str) -> String {
 
 /// The statement as one CSV table (UTF-8 with BOM, CRLF) that Excel opens as is: a `section`
 /// column says what each row is (total, lost_by_reason, ineligible_by_reason, customer,
-/// subscription, day, prior_period_adjustment).
+/// subscription, day, prior_period_adjustment, prior_period_adjustment_customer).
 pub fn render_csv(s: &Statement) -> String {
     const HEADER: [&str; 17] = [
         "section",
@@ -528,20 +566,40 @@ pub fn render_csv(s: &Statement) -> String {
             row(r);
         }
         for p in &c.prior_period_adjustments {
-            let mut r = base("prior_period_adjustment");
-            r.extend(vec![
+            // The month's row, then each customer's.
+            let rows = std::iter::once((
+                "prior_period_adjustment",
                 String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                p.usage_month.clone(),
-                String::new(),
-            ]);
-            let mut figs = blank8();
-            figs[3] = fmt_amount(p.earned_credit);
-            figs[4] = fmt_amount(p.lost_credit);
-            r.extend(figs);
-            row(r);
+                p.earned_credit,
+                p.lost_credit,
+                p.microsoft_credit,
+            ))
+            .chain(p.customers.iter().map(|cu| {
+                (
+                    "prior_period_adjustment_customer",
+                    safe(&cu.customer_id),
+                    cu.earned_credit,
+                    cu.lost_credit,
+                    cu.microsoft_credit,
+                )
+            }));
+            for (section, customer, earned, lost, microsoft) in rows {
+                let mut r = base(section);
+                r.extend(vec![
+                    customer,
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    p.usage_month.clone(),
+                    String::new(),
+                ]);
+                let mut figs = blank8();
+                figs[3] = fmt_amount(earned);
+                figs[4] = fmt_amount(lost);
+                figs[5] = fmt_amount(microsoft);
+                r.extend(figs);
+                row(r);
+            }
         }
     }
     out

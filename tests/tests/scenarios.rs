@@ -548,6 +548,76 @@ fn prior_period_adjustments_show_in_the_next_months_statement() {
     assert!(september.currencies[0].prior_period_adjustments.is_empty());
 }
 
+/// A restated file for a closed month changes the credit Microsoft applied: the next month's
+/// statement shows that delta beside earned and lost, per usage month and per customer
+/// (issue 16, part 4).
+#[test]
+fn a_restated_file_shows_its_microsoft_credit_change_per_customer() {
+    let d = "2026-09-30";
+    let mut w = World::new();
+    let owner = owner_on(&format!("/subscriptions/{SUB}"));
+    w.access_at(
+        &["2026-09-30T00:00:00Z", "2026-10-01T00:00:00Z"],
+        vec![owner],
+    );
+    // 4 × 2.5 = 10, 15 % applied by Microsoft: 1.5 earned, 1.5 applied.
+    w.upload_at(&[Line::new(d, &vm())], "2026-10-01T01:00:00Z");
+    w.settle(d, d, "2026-10-01T02:00:00Z");
+    // Restated on 5 October: Microsoft applied nothing.
+    let restated = Line::new(d, &vm()).with(|l| l.pec = "0".into());
+    w.upload_at(&[restated], "2026-10-05T01:00:00Z");
+    w.settle(d, d, "2026-10-06T02:00:00Z");
+
+    let october = w.statement("2026-10", "2026-11-01T00:00:00Z");
+    let ppa = &october.currencies[0].prior_period_adjustments;
+    assert_eq!(ppa.len(), 1);
+    assert_eq!(ppa[0].usage_month, "2026-09");
+    assert_eq!(
+        (
+            ppa[0].earned_credit,
+            ppa[0].lost_credit,
+            ppa[0].microsoft_credit
+        ),
+        (dec("0"), dec("0"), dec("-1.5"))
+    );
+    assert_eq!(ppa[0].customers.len(), 1);
+    assert_eq!(ppa[0].customers[0].customer_id, CUSTOMER);
+    assert_eq!(ppa[0].customers[0].microsoft_credit, dec("-1.5"));
+    // September as of the end of October: the restated figure.
+    let september = w.statement("2026-09", "2026-11-01T00:00:00Z");
+    assert_eq!(september.currencies[0].totals.microsoft_credit, dec("0"));
+    // In every format: the CSV has the month's row and the customer's.
+    let csv = pec_ledger::statement::render_csv(&october);
+    assert!(csv.contains("prior_period_adjustment,"), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("prior_period_adjustment_customer,")
+                && l.contains(CUSTOMER)
+                && l.contains(",-1.5,")),
+        "{csv}"
+    );
+    let page = pec_render::html::render_html(&october);
+    let figures = pec_render::html::figures_in_page(&page);
+    let shown = |key: &str| {
+        figures
+            .iter()
+            .find(|f| f.key == key)
+            .map(|f| (f.exact.clone(), f.shown.clone()))
+    };
+    assert_eq!(
+        shown("USD.priorPeriodAdjustments.2026-09.microsoftCredit"),
+        Some(("-1.5".into(), "-1.50".into()))
+    );
+    assert_eq!(
+        shown(&format!(
+            "USD.priorPeriodAdjustments.2026-09.customers.{CUSTOMER}.microsoftCredit"
+        )),
+        Some(("-1.5".into(), "-1.50".into()))
+    );
+    let book = pec_render::xlsx::render_xlsx(&october).expect("xlsx");
+    assert!(!book.is_empty());
+}
+
 #[test]
 fn snapshots_are_idempotent_by_id() {
     let w = World::new();

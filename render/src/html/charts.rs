@@ -1,7 +1,7 @@
 //! The page's inline SVG charts (daily earned versus lost credit, lost credit by reason, the
 //! customers with the most lost credit) and their geometry helpers (f64, ticks, labels).
 
-use super::{escape, figure_cell, reason_text, TOP_CUSTOMERS};
+use super::{escape, figure_cell, reason_text, shown, TOP_CUSTOMERS};
 use pec_ledger::decimal::fmt_amount;
 use pec_ledger::statement::{CurrencyStatement, CustomerTotals, Month};
 use rust_decimal::Decimal;
@@ -264,7 +264,7 @@ fn fmt_day_value(c: &CurrencyStatement, date: chrono::NaiveDate, which: &str) ->
         .iter()
         .find(|d| d.date == date)
         .map(|d| {
-            fmt_amount(if which == "earned" {
+            crate::money::money(if which == "earned" {
                 d.earned_credit
             } else {
                 d.lost_credit
@@ -273,7 +273,7 @@ fn fmt_day_value(c: &CurrencyStatement, date: chrono::NaiveDate, which: &str) ->
         .unwrap_or_default()
 }
 
-/// Horizontal bars: lost credit by reason, with the exact amount beside each bar.
+/// Horizontal bars: lost credit by reason, with the amount beside each bar.
 pub(super) fn lost_by_reason_chart(h: &mut String, c: &CurrencyStatement) {
     let cur = escape(&c.currency);
     let _ = writeln!(
@@ -313,7 +313,7 @@ pub(super) fn lost_by_reason_chart(h: &mut String, c: &CurrencyStatement) {
             "<text x=\"0\" y=\"{}\" font-weight=\"bold\" fill=\"#222\">{}</text>\
              <text x=\"0\" y=\"{}\" font-size=\"8.5\" fill=\"#666\">{}</text>\
              <rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"14\" fill=\"{LOST_COLOUR}\"><title>{} {} {cur}</title></rect>\
-             <text x=\"{}\" y=\"{}\" fill=\"#222\" data-figure=\"{}\">{}</text>",
+             <text x=\"{}\" y=\"{}\" fill=\"#222\" data-figure=\"{}\" data-exact=\"{}\">{}</text>",
             g(y0 + 9.0),
             escape(reason),
             g(y0 + 19.0),
@@ -322,11 +322,12 @@ pub(super) fn lost_by_reason_chart(h: &mut String, c: &CurrencyStatement) {
             g(y0 + 3.0),
             g(w),
             escape(reason),
-            escape(amount),
+            escape(&shown("", amount)),
             g(label_w + w + 6.0),
             g(y0 + 14.0),
             escape(&format!("{}.lostCreditByReason.{reason}", c.currency)),
-            escape(amount)
+            escape(amount),
+            escape(&shown("", amount))
         );
     }
     h.push_str("</svg>\n</figure>\n");

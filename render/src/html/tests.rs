@@ -41,9 +41,16 @@ fn json_figures(v: &Value) -> BTreeMap<String, String> {
             }
         }
         for p in c["priorPeriodAdjustments"].as_array().unwrap() {
-            for f in ["earnedCredit", "lostCredit"] {
-                let m = s(&p["usageMonth"]);
+            let m = s(&p["usageMonth"]);
+            for f in ["earnedCredit", "lostCredit", "microsoftCredit"] {
                 out.insert(format!("{cur}.priorPeriodAdjustments.{m}.{f}"), s(&p[f]));
+                for cu in p["customers"].as_array().unwrap() {
+                    let id = s(&cu["customerId"]);
+                    out.insert(
+                        format!("{cur}.priorPeriodAdjustments.{m}.customers.{id}.{f}"),
+                        s(&cu[f]),
+                    );
+                }
             }
         }
     }
@@ -51,29 +58,53 @@ fn json_figures(v: &Value) -> BTreeMap<String, String> {
 }
 
 #[test]
-fn every_figure_in_the_page_is_the_jsons_string() {
+fn every_figure_in_the_page_is_the_jsons_rounded() {
     let s = sample_statement();
     let page = render_html(&s);
     let json = json_figures(&serde_json::to_value(&s).unwrap());
-    let shown = figures_in_page(&page);
+    let figures = figures_in_page(&page);
     let mut seen = std::collections::BTreeSet::new();
-    for (key, value) in &shown {
+    for f in &figures {
         let expected = json
-            .get(key)
-            .unwrap_or_else(|| panic!("page figure {key} is not in the JSON"));
-        assert_eq!(value, expected, "{key}");
-        seen.insert(key.clone());
+            .get(&f.key)
+            .unwrap_or_else(|| panic!("page figure {} is not in the JSON", f.key));
+        assert_eq!(&f.exact, expected, "{} (data-exact)", f.key);
+        // What is shown is the JSON's figure rounded: cents, or a percentage for rates.
+        let rounded = match pec_ledger::decimal::parse_stored(expected) {
+            Ok(d) if f.key.ends_with("effectiveRate") => crate::money::percent(d),
+            Ok(d) => crate::money::money(d),
+            Err(_) => expected.clone(),
+        };
+        assert_eq!(f.shown, rounded, "{} (shown)", f.key);
+        seen.insert(f.key.clone());
     }
     let missing: Vec<&String> = json.keys().filter(|k| !seen.contains(*k)).collect();
     assert!(
         missing.is_empty(),
         "figures missing from the page: {missing:?}"
     );
-    // Spot checks of the exact strings.
-    assert!(shown.contains(&("USD.totals.earnedCredit".into(), "27.33696".into())));
-    assert!(shown.contains(&("USD.totals.lostCredit".into(), "12.0000000001".into())));
-    assert!(shown.contains(&("USD.days.2026-09-14.lostCredit".into(), "-0.25".into())));
-    assert!(shown.contains(&("asOf".into(), "2026-10-02T00:00:00Z".into())));
+    // Spot checks.
+    let get = |key: &str| {
+        figures
+            .iter()
+            .find(|f| f.key == key)
+            .map(|f| (f.exact.as_str(), f.shown.as_str()))
+    };
+    assert_eq!(get("USD.totals.earnedCredit"), Some(("27.33696", "27.34")));
+    assert_eq!(
+        get("USD.totals.lostCredit"),
+        Some(("12.0000000001", "12.00"))
+    );
+    assert_eq!(
+        get("USD.days.2026-09-14.lostCredit"),
+        Some(("-0.25", "-0.25"))
+    );
+    assert_eq!(
+        get("asOf"),
+        Some(("2026-10-02T00:00:00Z", "2026-10-02T00:00:00Z"))
+    );
+    let rate = get("USD.totals.effectiveRate").unwrap();
+    assert!(rate.1.ends_with(" %"), "{rate:?}");
 }
 
 #[test]
@@ -102,8 +133,8 @@ fn the_top_customers_are_the_ten_that_lost_most() {
     let top = figures_in_page(&page[start..end]);
     let lost: Vec<&str> = top
         .iter()
-        .filter(|(k, _)| k.ends_with(".lostCredit"))
-        .map(|(_, v)| v.as_str())
+        .filter(|f| f.key.ends_with(".lostCredit"))
+        .map(|f| f.exact.as_str())
         .collect();
     assert_eq!(lost.len(), TOP_CUSTOMERS);
     assert_eq!(lost[0], "5.66304");
