@@ -308,3 +308,77 @@ fn access_import_usage_errors() {
     );
     assert_eq!(code(&out), 2);
 }
+
+/// A listing without principal types (Microsoft's REST listing): exit 3 naming the path and the
+/// flags; then imported with the types given per principal (`ID=TYPE`, with an access type too)
+/// or for all (`--principal-type`); a wrong type names the flag (issue 16, part 5).
+#[test]
+fn a_listing_without_principal_types_is_imported_with_the_flags() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let rows: Value = serde_json::from_slice(
+        &std::fs::read(fixture("az-role-assignment-list.json")).expect("az"),
+    )
+    .expect("json");
+    let untyped: Vec<Value> = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().expect("row").remove("principalType");
+            r
+        })
+        .collect();
+    let file = dir.path().join("rest.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&serde_json::json!({ "value": untyped })).expect("json"),
+    )
+    .expect("write");
+    let aobo = "878a0d66-d024-5b3d-b925-f58e6ac2ebe2";
+    let out = import(
+        &data,
+        &file,
+        "2026-09-01T00:05:00Z",
+        &["--principal-id", aobo],
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let receipt: Value = serde_json::from_slice(&out.stdout).expect("receipt");
+    let first = &receipt["errors"][0];
+    assert_eq!(first["path"], "$.value[0].principalType");
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--principal-type"),
+        "{first}"
+    );
+    let per_principal = format!("{aobo}=AOBO,ForeignGroup");
+    let out = import(
+        &data,
+        &file,
+        "2026-09-01T00:05:00Z",
+        &["--principal-id", &per_principal],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = import(
+        &data,
+        &file,
+        "2026-09-01T00:06:00Z",
+        &["--principal-id", aobo, "--principal-type", "foreigngroup"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = import(
+        &data,
+        &file,
+        "2026-09-01T00:07:00Z",
+        &["--principal-type", "Device"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--principal-type"),
+        "{}",
+        stderr(&out)
+    );
+}

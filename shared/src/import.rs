@@ -20,12 +20,13 @@
 //! | `roleDefinitionId` | the GUID at the end of `roleDefinitionId` (lower case) |
 //! | `roleName` | `roleDefinitionName`; else the built-in role of that GUID (Owner, Contributor, Reader, User Access Administrator); else the GUID itself |
 //! | `principalId` | `principalId` |
-//! | `principalType` | `principalType` (`Unknown`, a deleted principal, is left out) |
+//! | `principalType` | `principalType` (`Unknown`, a deleted principal, is left out); without one (Microsoft's REST listing), the principal's [`PrincipalRule::principal_type`], else [`ImportOptions::principal_type`] |
 //! | `createdOn` | `createdOn`, if any |
 //! | `accessType`, `assignmentType`, `partnerAdminLinkMpnId` | the options |
 //!
 //! Rows whose `type` is not `Microsoft.Authorization/roleAssignments` (any case) are skipped:
-//! an unfiltered `authorizationresources` query also returns role definitions.
+//! an unfiltered `authorizationresources` query also returns role definitions. A row with a
+//! `tenantId` other than the customer's is an error naming it (a listing of another tenant).
 
 use crate::ids;
 use crate::roles::BUILT_IN_ROLE_IDS;
@@ -65,6 +66,8 @@ pub struct PrincipalRule {
     pub principal_id: String,
     /// Overrides [`ImportOptions::access_type`] for this principal.
     pub access_type: Option<AccessType>,
+    /// This principal's type, for a listing that has none (Microsoft's REST listing).
+    pub principal_type: Option<PrincipalType>,
 }
 
 /// What the import cannot read from the file.
@@ -79,6 +82,9 @@ pub struct ImportOptions {
     pub partner_admin_link_mpn_id: Option<String>,
     /// Only these principals' assignments are kept; empty keeps every assignment in the file.
     pub principals: Vec<PrincipalRule>,
+    /// The principal type of rows that have none and whose principal has no
+    /// [`PrincipalRule::principal_type`].
+    pub principal_type: Option<PrincipalType>,
 }
 
 impl Default for ImportOptions {
@@ -88,6 +94,7 @@ impl Default for ImportOptions {
             assignment_type: AssignmentType::Permanent,
             partner_admin_link_mpn_id: None,
             principals: Vec::new(),
+            principal_type: None,
         }
     }
 }
@@ -217,7 +224,7 @@ pub fn snapshot_from_role_assignments(
     // Lower-cased id → (index in `assignments`, path of its row).
     let mut seen: HashMap<String, (usize, String)> = HashMap::new();
     for (path, row) in rows {
-        let Some(a) = assignment(&row, &path, options, &mut errors) else {
+        let Some(a) = assignment(&row, &path, &customer_id, options, &mut errors) else {
             continue;
         };
         let key = a.id.trim().to_lowercase();
@@ -457,6 +464,7 @@ impl<'a> Row<'a> {
 fn assignment(
     value: &Value,
     path: &str,
+    customer_id: &str,
     options: &ImportOptions,
     errors: &mut Errors,
 ) -> Option<Assignment> {
@@ -477,9 +485,24 @@ fn assignment(
             return None;
         }
     }
+    // A Resource Graph row names its tenant: it must be the customer's.
+    if let (Some(Value::String(tenant)), tenant_path) = row.field("tenantId") {
+        let tenant = ids::normalize_guid(&tenant);
+        if !tenant.is_empty() && !customer_id.is_empty() && tenant != customer_id {
+            errors.error(
+                || tenant_path,
+                format!(
+                    "this row is tenant {tenant}'s, not the customer {customer_id}'s \
+                     (--customer): a listing of another tenant"
+                ),
+            );
+            return None;
+        }
+    }
     let principal_id = row.string("principalId", errors);
     // Only the partner's principals.
     let mut access_type = options.access_type;
+    let mut given_type = options.principal_type;
     if !options.principals.is_empty() {
         let principal = principal_id.as_deref()?;
         let rule = options
@@ -488,6 +511,9 @@ fn assignment(
             .find(|r| r.principal_id.trim().eq_ignore_ascii_case(principal))?;
         if let Some(t) = rule.access_type {
             access_type = t;
+        }
+        if let Some(t) = rule.principal_type {
+            given_type = Some(t);
         }
     }
     let principal_type = match row.field("principalType") {
@@ -518,8 +544,14 @@ fn assignment(
             errors.error(|| path, format!("expected a string, found {}", kind(&v)));
             None
         }
+        // Microsoft's REST listing has no principalType: given with the principal.
+        (None, _) if given_type.is_some() => given_type,
         (None, path) => {
-            errors.error(|| path, "missing required field");
+            errors.error(
+                || path,
+                "missing required field (a listing without principal types: give them with \
+                 --principal-id ID=TYPE or --principal-type TYPE)",
+            );
             None
         }
     };
@@ -592,7 +624,8 @@ fn assignment(
     })
 }
 
-const PRINCIPAL_TYPES: [(&str, PrincipalType); 4] = [
+/// The principal types a snapshot holds, by name.
+pub const PRINCIPAL_TYPES: [(&str, PrincipalType); 4] = [
     ("ForeignGroup", PrincipalType::ForeignGroup),
     ("Group", PrincipalType::Group),
     ("User", PrincipalType::User),

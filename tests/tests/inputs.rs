@@ -176,10 +176,12 @@ fn partner_principals() -> ImportOptions {
             PrincipalRule {
                 principal_id: AOBO_GROUP.into(),
                 access_type: None,
+                principal_type: None,
             },
             PrincipalRule {
                 principal_id: LH_USER.into(),
                 access_type: Some(AccessType::Lighthouse),
+                principal_type: None,
             },
         ],
         ..ImportOptions::default()

@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use clap::{Subcommand, ValueEnum};
 use pec_ledger::import::{
     detect_import_format, snapshot_from_role_assignments, ImportFormat, ImportOptions,
-    PrincipalRule,
+    PrincipalRule, PRINCIPAL_TYPES,
 };
 use pec_ledger::ingest::{post_snapshot, SnapshotReceipt, SnapshotStatus};
-use pec_ledger::snapshot::{AccessType, AssignmentType};
+use pec_ledger::snapshot::{AccessType, AssignmentType, PrincipalType};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -64,10 +64,15 @@ pub struct ImportArgs {
     #[arg(long, value_name = "MPN")]
     pal: Option<String>,
     /// Keep only this principal's assignments (repeat for each of the partner's principals);
-    /// `ID=LIGHTHOUSE` (or AOBO, DIRECT, GDAP) gives it its own access type. Without it,
-    /// every assignment in the file counts as the partner's.
-    #[arg(long = "principal-id", value_name = "ID[=ACCESS_TYPE]", value_parser = parse_principal)]
+    /// `ID=LIGHTHOUSE` (or AOBO, DIRECT, GDAP) gives it its own access type, `ID=ForeignGroup`
+    /// (or Group, User, ServicePrincipal) its principal type for a listing that has none, both
+    /// as `ID=GDAP,Group`. Without it, every assignment in the file counts as the partner's.
+    #[arg(long = "principal-id", value_name = "ID[=TYPE[,TYPE]]", value_parser = parse_principal)]
     principals: Vec<PrincipalRule>,
+    /// The principal type of rows that have none (Microsoft's REST listing) and whose
+    /// --principal-id gives none: ForeignGroup, Group, User or ServicePrincipal.
+    #[arg(long, value_name = "TYPE", value_parser = parse_principal_type)]
+    principal_type: Option<PrincipalType>,
     /// The snapshot's `source`; default: the format and the file name.
     #[arg(long, value_name = "TEXT")]
     source: Option<String>,
@@ -111,19 +116,39 @@ fn parse_assignment_type(text: &str) -> Result<AssignmentType, String> {
     .ok_or_else(|| format!("{t:?} is not one of permanent, eligible, activated"))
 }
 
+fn parse_principal_type(text: &str) -> Result<PrincipalType, String> {
+    let t = text.trim();
+    PRINCIPAL_TYPES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(t))
+        .map(|(_, v)| *v)
+        .ok_or_else(|| format!("{t:?} is not one of ForeignGroup, Group, User, ServicePrincipal"))
+}
+
 fn parse_principal(text: &str) -> Result<PrincipalRule, String> {
-    let (id, access_type) = match text.split_once('=') {
-        Some((id, t)) => (id, Some(parse_access_type(t)?)),
-        None => (text, None),
-    };
+    let (id, types) = text.split_once('=').unwrap_or((text, ""));
     let id = id.trim();
     if id.is_empty() {
         return Err("the principal id is empty".into());
     }
-    Ok(PrincipalRule {
+    let mut rule = PrincipalRule {
         principal_id: id.to_string(),
-        access_type,
-    })
+        access_type: None,
+        principal_type: None,
+    };
+    for t in types.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        match (parse_access_type(t), parse_principal_type(t)) {
+            (Ok(a), _) => rule.access_type = Some(a),
+            (_, Ok(p)) => rule.principal_type = Some(p),
+            _ => {
+                return Err(format!(
+                    "{t:?} is neither an access type (AOBO, LIGHTHOUSE, DIRECT, GDAP) nor a \
+                     principal type (ForeignGroup, Group, User, ServicePrincipal)"
+                ))
+            }
+        }
+    }
+    Ok(rule)
 }
 
 pub fn run(ctx: &Context, command: AccessCommand) -> Result<ExitStatus, Failure> {
@@ -160,6 +185,7 @@ fn import(ctx: &Context, args: ImportArgs) -> Result<ExitStatus, Failure> {
         assignment_type,
         pal,
         principals,
+        principal_type,
         source,
         now,
     } = args;
@@ -201,6 +227,7 @@ fn import(ctx: &Context, args: ImportArgs) -> Result<ExitStatus, Failure> {
         assignment_type,
         partner_admin_link_mpn_id: pal,
         principals,
+        principal_type,
     };
     let snapshot = snapshot_from_role_assignments(
         &json, format, &partner, &customer, taken_at, &source, &options,

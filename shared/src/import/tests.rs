@@ -30,10 +30,12 @@ fn partner_principals() -> ImportOptions {
             PrincipalRule {
                 principal_id: AOBO_GROUP.to_uppercase(),
                 access_type: None,
+                principal_type: None,
             },
             PrincipalRule {
                 principal_id: LH_USER.into(),
                 access_type: Some(AccessType::Lighthouse),
+                principal_type: None,
             },
         ],
         ..ImportOptions::default()
@@ -276,9 +278,11 @@ fn problems_are_reported_with_their_json_path() {
         .map(|e| (e.path, e.message))
         .collect();
     assert_eq!(found.len(), 3, "{found:?}");
-    assert_eq!(
-        found[0],
-        ("$[0].principalType".into(), "missing required field".into())
+    assert_eq!(found[0].0, "$[0].principalType");
+    assert!(
+        found[0].1.starts_with("missing required field"),
+        "{}",
+        found[0].1
     );
     assert_eq!(found[1].0, "$[1].createdOn");
     assert!(
@@ -533,4 +537,97 @@ proptest! {
             }
         }
     }
+}
+
+/// Microsoft's REST listing (`properties` nested, no `principalType`): refused naming the field
+/// and the flags until the principals' types are given — per principal, or for all (issue 16,
+/// part 5). The snapshot is then the one the typed listing gives.
+#[test]
+fn a_listing_without_principal_types_takes_them_from_the_options() {
+    let typed = import(
+        ARG,
+        Some(ImportFormat::ResourceGraph),
+        "2026-09-01T00:05:00Z",
+    );
+    let mut rest: Value = serde_json::from_slice(ARG).expect("json");
+    let rows: Vec<Value> = rest["data"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r["properties"]
+                .as_object_mut()
+                .expect("properties")
+                .remove("principalType");
+            r.as_object_mut().expect("row").remove("tenantId");
+            r
+        })
+        .collect();
+    rest = json!({ "value": rows });
+    let bytes = serde_json::to_vec(&rest).expect("json");
+    let run = |options: &ImportOptions| {
+        snapshot_from_role_assignments(
+            &bytes,
+            Some(ImportFormat::Az),
+            PARTNER,
+            CUSTOMER,
+            t("2026-09-01T00:05:00Z"),
+            "test",
+            options,
+        )
+    };
+    let refused = run(&partner_principals()).expect_err("no principal types");
+    assert_eq!(refused[0].path, "$.value[0].properties.principalType");
+    assert!(
+        refused[0].message.contains("--principal-id ID=TYPE")
+            && refused[0].message.contains("--principal-type"),
+        "{}",
+        refused[0].message
+    );
+    // Per principal.
+    let mut options = partner_principals();
+    options.principals[0].principal_type = Some(PrincipalType::ForeignGroup);
+    options.principals[1].principal_type = Some(PrincipalType::User);
+    let given = run(&options).expect("typed per principal");
+    assert_eq!(given.assignments, typed.assignments);
+    // For all rows without one: every principal the same type.
+    let mut options = partner_principals();
+    options.principal_type = Some(PrincipalType::ForeignGroup);
+    let all = run(&options).expect("typed for all");
+    assert!(all
+        .assignments
+        .iter()
+        .all(|a| a.principal_type == PrincipalType::ForeignGroup));
+}
+
+/// A Resource Graph row of another tenant is refused naming the row (issue 16, part 5).
+#[test]
+fn resource_graph_rows_of_another_tenant_are_refused() {
+    let mut arg: Value = serde_json::from_slice(ARG).expect("json");
+    arg["data"][1]["tenantId"] = json!("aaaaaaaa-0000-4000-8000-000000000009");
+    let found = errors(&arg, Some(ImportFormat::ResourceGraph));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].path, "$.data[1].tenantId");
+    assert!(
+        found[0]
+            .message
+            .contains("aaaaaaaa-0000-4000-8000-000000000009"),
+        "{}",
+        found[0].message
+    );
+    // The customer's own tenant, in any case, is fine.
+    let mut arg: Value = serde_json::from_slice(ARG).expect("json");
+    arg["data"][0]["tenantId"] = json!(CUSTOMER.to_uppercase());
+    let bytes = serde_json::to_vec(&arg).expect("json");
+    assert!(snapshot_from_role_assignments(
+        &bytes,
+        Some(ImportFormat::ResourceGraph),
+        PARTNER,
+        CUSTOMER,
+        t("2026-09-01T00:05:00Z"),
+        "test",
+        &ImportOptions::default(),
+    )
+    .is_ok());
 }

@@ -153,8 +153,16 @@ const COST_MANAGEMENT: &[Col] = &[
     col(F::Quantity, &["quantity"], Need::Value),
     col(F::ListUnitPrice, &["PayGPrice"], Need::OneOf(0)),
     col(F::UnitPrice, &["unitPrice"], Need::OneOf(0)),
-    col(F::Currency, &["pricingCurrency"], Need::OneOf(1)),
-    col(F::FallbackCurrency, &["billingCurrency"], Need::OneOf(1)),
+    col(
+        F::Currency,
+        &["pricingCurrency", "pricingCurrencyCode"],
+        Need::OneOf(1),
+    ),
+    col(
+        F::FallbackCurrency,
+        &["billingCurrency", "billingCurrencyCode"],
+        Need::OneOf(1),
+    ),
     col(F::PecRate, &["partnerEarnedCreditRate"], Need::OneOf(2)),
     col(
         F::PecApplied,
@@ -511,7 +519,18 @@ fn check_row(
     let amounts = match header.format {
         UsageFormat::CostManagement => {
             let quantity = number(F::Quantity);
-            let price = if given(F::ListUnitPrice).is_some() || !readable(F::ListUnitPrice) {
+            // A purchase (reservation, savings plan, marketplace) has no pay-as-you-go price:
+            // with a zero PayGPrice it counts at what it was billed, unitPrice.
+            let purchase = !given(F::ChargeType)
+                .unwrap_or("usage")
+                .trim()
+                .eq_ignore_ascii_case("usage");
+            let zero_list = given(F::ListUnitPrice)
+                .and_then(|t| parse_decimal(t).ok())
+                .is_some_and(|p| p.is_zero());
+            let price = if purchase && zero_list && given(F::UnitPrice).is_some() {
+                number(F::UnitPrice)
+            } else if given(F::ListUnitPrice).is_some() || !readable(F::ListUnitPrice) {
                 number(F::ListUnitPrice)
             } else if given(F::UnitPrice).is_some() || !readable(F::UnitPrice) {
                 number(F::UnitPrice)

@@ -690,3 +690,59 @@ proptest! {
         }
     }
 }
+
+/// Renames a column of a fixture.
+fn renamed(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let mut recs = records(bytes);
+    let c = recs[0]
+        .iter()
+        .position(|h| h == from)
+        .unwrap_or_else(|| panic!("no column {from}"));
+    recs[0][c] = to.into();
+    write_csv(&recs)
+}
+
+/// Cost details whose currency columns are named `pricingCurrencyCode`/`billingCurrencyCode`
+/// (names Microsoft's field list uses) read as the usual ones (issue 16, part 5).
+#[test]
+fn currency_code_columns_are_taken() {
+    let (_, plain) = read(COST_DETAILS);
+    let coded = renamed(
+        &renamed(COST_DETAILS, "pricingCurrency", "pricingCurrencyCode"),
+        "billingCurrency",
+        "billingCurrencyCode",
+    );
+    let (report, lines) = read(&coded);
+    assert_eq!(report.errors, vec![]);
+    assert_eq!(figures(&lines), figures(&plain));
+    assert_eq!(lines[0].pricing_currency, "USD");
+    // Only the billing one: the fallback, by its code name too.
+    let billing_only = without(
+        &renamed(COST_DETAILS, "billingCurrency", "billingCurrencyCode"),
+        "pricingCurrency",
+    );
+    let (report, lines) = read(&billing_only);
+    assert_eq!(report.errors, vec![]);
+    assert_eq!(lines[0].pricing_currency, "USD");
+}
+
+/// A reservation purchase with a zero PayGPrice counts at what it was billed (unitPrice), as
+/// ineligible NOT_CONSUMPTION — not as zero (issue 16, part 5). Usage lines are unchanged.
+#[test]
+fn a_purchase_with_a_zero_paygo_price_counts_at_its_billed_price() {
+    let mut bytes = with(COST_DETAILS, 2, "chargeType", "Purchase");
+    bytes = with(&bytes, 2, "PayGPrice", "0");
+    bytes = with(&bytes, 2, "unitPrice", "3.25");
+    bytes = with(&bytes, 2, "quantity", "1");
+    let (report, lines) = read(&bytes);
+    assert_eq!(report.errors, vec![]);
+    let purchase = &lines[2];
+    assert_eq!(purchase.charge_type, "purchase");
+    assert_eq!(purchase.quantity * purchase.unit_price, dec("3.25"));
+    assert_eq!(
+        product_ineligibility(purchase, &Config::default()),
+        Some(IneligibleReason::NotConsumption)
+    );
+    // A usage line with a zero PayGPrice (the support line) stays at zero.
+    assert_eq!(lines[3].unit_price, dec("0"));
+}
