@@ -532,9 +532,9 @@ fn empty_inputs_are_taken_with_a_warning_in_the_receipt() {
     );
     assert_eq!(
         json(&out)["warnings"],
-        serde_json::json!([
-            "the file has a header and no usage rows: it was taken, but it holds no usage and replaces none"
-        ])
+        serde_json::json!([{
+            "message": "the file has a header and no usage rows: it was taken, but it holds no usage and replaces none"
+        }])
     );
     assert!(stderr(&out).contains("warning: "), "{}", stderr(&out));
     // A file with rows has no warnings field at all.
@@ -564,7 +564,7 @@ fn empty_inputs_are_taken_with_a_warning_in_the_receipt() {
     let warnings = json(&out)["warnings"].clone();
     assert_eq!(warnings.as_array().map(Vec::len), Some(1), "{warnings}");
     assert!(
-        warnings[0].as_str().unwrap().contains(
+        warnings[0]["message"].as_str().unwrap().contains(
             "lists no role assignments: the snapshot says the partner held no access to customer \
              bdd640fb-0667-4ad1-9c80-317fa3b1799d at 2026-09-02T06:00:00Z"
         ),

@@ -39,9 +39,41 @@ pub struct UploadReceipt {
     pub rows: u64,
     pub error_count: u64,
     pub errors: Vec<RowError>,
-    /// What is worth a look although the file was taken (a file with a header and no rows).
+    /// What is worth a look although the file was taken: a file with a header and no rows; a
+    /// row whose charge period is longer than one day (with its line and column).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
+}
+
+/// A warning of a receipt: where (for a row: its line and column) and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning about the whole input.
+    pub fn of(message: impl Into<String>) -> Warning {
+        Warning {
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.line, &self.column) {
+            (Some(l), Some(c)) => write!(f, "line {l}, {c}: {}", self.message),
+            (Some(l), None) => write!(f, "line {l}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
 }
 
 /// The warning of an accepted file without rows.
@@ -90,7 +122,7 @@ pub struct SnapshotReceipt {
     pub errors: Vec<PathError>,
     /// What is worth a look although the snapshot was taken (an import with no assignments).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// One group's key: a resource-day and its (MpnId, Tier2MpnId).
@@ -347,10 +379,20 @@ pub fn ingest_usage_file_with<S: UsageStore + ?Sized, R: Read>(
             "usage upload {}",
             status.as_str()
         );
-        let warnings = if status != UploadStatus::Rejected && report.rows == 0 {
-            vec![NO_ROWS_WARNING.to_string()]
-        } else {
+        let warnings = if status == UploadStatus::Rejected {
             Vec::new()
+        } else if report.rows == 0 {
+            vec![Warning::of(NO_ROWS_WARNING)]
+        } else {
+            report
+                .warnings
+                .iter()
+                .map(|w| Warning {
+                    line: Some(w.line),
+                    column: Some(w.column.clone()),
+                    message: w.message.clone(),
+                })
+                .collect()
         };
         UploadReceipt {
             upload_id: id,

@@ -310,3 +310,23 @@ fn without_the_admin_agents_the_imported_access_loses_like_the_examples() {
     );
     assert_eq!(lost["NO_ACCESS"], "5.70528");
 }
+
+/// A FOCUS file with a monthly row is taken, and its receipt warns with the row's line and
+/// column (issue 16, part 5).
+#[test]
+fn a_monthly_focus_row_is_taken_with_a_warning_in_the_receipt() {
+    let w = World::new();
+    let text = String::from_utf8(fixture("focus-1.2.csv")).expect("utf-8");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[1] = lines[1].replacen("2026-09-02T00:00:00Z", "2026-10-01T00:00:00Z", 1);
+    let monthly = lines.join("\n") + "\n";
+    let r = w.upload_file(EXAMPLE_PARTNER, Some(EXAMPLE_MPN), monthly.as_bytes());
+    assert_eq!(r.status, UploadStatus::Accepted, "{:?}", r.errors);
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert_eq!(r.warnings[0].line, Some(2));
+    assert_eq!(r.warnings[0].column.as_deref(), Some("ChargePeriodEnd"));
+    assert!(r.warnings[0].message.contains("30 days"));
+    let receipt = serde_json::to_value(&r).expect("json");
+    assert_eq!(receipt["warnings"][0]["line"], 2);
+    assert_eq!(receipt["warnings"][0]["column"], "ChargePeriodEnd");
+}

@@ -249,7 +249,7 @@ fn import(ctx: &Context, args: ImportArgs) -> Result<ExitStatus, Failure> {
                     taken_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 );
                     say!("warning: {w}");
-                    receipt.warnings.push(w);
+                    receipt.warnings.push(pec_ledger::ingest::Warning::of(w));
                 }
                 if receipt.status == SnapshotStatus::Accepted {
                     say!(

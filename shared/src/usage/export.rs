@@ -62,6 +62,7 @@ enum F {
     Tier2,
     Subscription,
     Date,
+    PeriodEnd,
     Resource,
     ResourceGroup,
     MeterId,
@@ -180,6 +181,7 @@ const FOCUS: &[Col] = &[
     col(F::Tier2, &["x_ResellerId"], Need::Optional),
     col(F::Subscription, &["SubAccountId"], Need::Value),
     col(F::Date, &["ChargePeriodStart"], Need::Value),
+    col(F::PeriodEnd, &["ChargePeriodEnd"], Need::Optional),
     col(F::Resource, &["ResourceId"], Need::Header),
     col(F::ResourceGroup, &["x_ResourceGroupName"], Need::Optional),
     col(F::MeterId, &["x_SkuMeterId"], Need::Header),
@@ -507,6 +509,19 @@ fn check_row(
             })
             .ok()
     });
+    // A charge period longer than one day (a monthly row) is booked to its first day: said.
+    if let (Some(start), Some(end)) = (usage_date, given(F::PeriodEnd).and_then(parse_export_date))
+    {
+        let days = (end - start).num_days();
+        if days > 1 {
+            errors.warn(line, header.name(F::PeriodEnd), || {
+                format!(
+                    "the charge period runs {days} days ({start} to {end}): it is booked to its \
+                     first day, {start}"
+                )
+            });
+        }
+    }
     let mut number = |f: F| {
         given(f).and_then(|text| {
             parse_decimal(text)

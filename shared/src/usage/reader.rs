@@ -128,6 +128,7 @@ pub fn read_usage_rows<R: Read, E>(
         errors: errors.list,
         sha256: hex::encode(source.hasher.finalize()),
         bytes: source.bytes,
+        warnings: errors.warnings,
     })
 }
 

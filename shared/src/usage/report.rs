@@ -13,6 +13,14 @@ pub struct RowError {
     pub message: String,
 }
 
+/// Something worth a look in a file that was taken (e.g. a charge period longer than a day).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowWarning {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
 /// The outcome of reading a whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageFileReport {
@@ -24,6 +32,9 @@ pub struct UsageFileReport {
     /// SHA-256 (hex) of the bytes as uploaded (compressed if gzip).
     pub sha256: String,
     pub bytes: u64,
+    /// The first [`MAX_REPORTED_ERRORS`] warnings, in file order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<RowWarning>,
 }
 
 /// The errors found so far: the first [`MAX_REPORTED_ERRORS`] kept, all counted.
@@ -31,6 +42,8 @@ pub struct UsageFileReport {
 pub(super) struct Errors {
     pub(super) count: u64,
     pub(super) list: Vec<RowError>,
+    /// Warnings (the first [`MAX_REPORTED_ERRORS`]): the file is still taken.
+    pub(super) warnings: Vec<RowWarning>,
 }
 
 impl Errors {
@@ -52,6 +65,18 @@ impl Errors {
                 line,
                 column: column.to_string(),
                 value: value.chars().take(MAX_VALUE_CHARS).collect(),
+                message: message(),
+            });
+        }
+    }
+}
+
+impl Errors {
+    pub(super) fn warn(&mut self, line: u64, column: &str, message: impl FnOnce() -> String) {
+        if self.warnings.len() < MAX_REPORTED_ERRORS {
+            self.warnings.push(RowWarning {
+                line,
+                column: column.to_string(),
                 message: message(),
             });
         }

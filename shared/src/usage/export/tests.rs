@@ -746,3 +746,28 @@ fn a_purchase_with_a_zero_paygo_price_counts_at_its_billed_price() {
     // A usage line with a zero PayGPrice (the support line) stays at zero.
     assert_eq!(lines[3].unit_price, dec("0"));
 }
+
+/// A FOCUS row whose charge period runs longer than one day (a monthly row) is booked to its
+/// first day and the report warns, naming the line and the column; a daily row does not (issue
+/// 16, part 5).
+#[test]
+fn a_charge_period_longer_than_a_day_is_a_warning() {
+    let (report, _) = read(FOCUS_1_2);
+    assert_eq!(report.warnings, vec![], "daily rows: no warning");
+    let monthly = with(FOCUS_1_2, 0, "ChargePeriodEnd", "2026-10-01T00:00:00Z");
+    let (report, lines) = read(&monthly);
+    assert_eq!(report.errors, vec![]);
+    assert_eq!(report.error_count, 0, "taken");
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    let w = &report.warnings[0];
+    assert_eq!((w.line, w.column.as_str()), (2, "ChargePeriodEnd"));
+    assert!(
+        w.message.contains("30 days") && w.message.contains("2026-09-01"),
+        "{}",
+        w.message
+    );
+    assert_eq!(
+        lines[0].usage_date,
+        NaiveDate::from_ymd_opt(2026, 9, 1).unwrap()
+    );
+}
