@@ -690,6 +690,44 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
             .unwrap();
     assert_eq!(written[0].keys.len(), 3);
     assert!(monthly_statement::handle(aws, &json!({"partnerId": PARTNER}), now).is_err());
+
+    // An indirect provider: a reseller's usage gets the reseller's own statement beside the
+    // partner's (issue 16, part 3).
+    let vm2 = scenario::res("/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm2");
+    ingest_usage_file(
+        &aws.store,
+        &aws.config,
+        PARTNER,
+        "resold.csv",
+        usage_file(&[Line::new("2026-09-05", &vm2).with(|l| l.tier2 = "2000002".into())])
+            .as_bytes(),
+        t("2026-09-07T00:00:00Z"),
+    )
+    .unwrap();
+    let opts = SettleOptions::new(
+        &aws.config,
+        scenario::d("2026-09-05"),
+        None,
+        t("2026-09-07T02:00:00Z"),
+    );
+    settle(&aws.store, &aws.config, &opts).unwrap();
+    let written =
+        monthly_statement::handle(aws, &json!({"partnerId": PARTNER, "month": "2026-09"}), now)
+            .unwrap();
+    assert_eq!(written[0].keys.len(), 6, "{:?}", written[0].keys);
+    let theirs = get_json(
+        &env,
+        &format!("statements/{PARTNER}/2026-09/resellers/2000002/statement.json"),
+    )
+    .expect("the reseller's statement");
+    assert_eq!(theirs["scope"], json!({"resellerMpnId": "2000002"}));
+    assert_eq!(theirs["currencies"][0]["totals"]["listAmount"], "10");
+    let all = get_json(
+        &env,
+        &format!("statements/{PARTNER}/2026-09/statement.json"),
+    )
+    .expect("the partner's statement");
+    assert_eq!(all["currencies"][0]["totals"]["listAmount"], "20");
 }
 
 /// The whole pipeline on generated data, through the handlers, compared with the embedded

@@ -839,3 +839,51 @@ fn read_commands_work_on_a_read_only_data_directory() {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
     }
 }
+
+/// `pec statement --customer C` and `--reseller MPN` (issue 16, part 3): the customer's
+/// statement says whose it is; ids in the wrong form are exit 2 naming the flag; a reseller with
+/// nothing is an empty statement with a warning.
+#[test]
+fn statements_of_one_customer_or_one_reseller() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    ledger(&data);
+    let statement = |extra: &[&str]| {
+        let mut args = vec![
+            "statement",
+            "--partner",
+            PARTNER,
+            "--month",
+            "2026-09",
+            "--as-of",
+            "2026-10-01T00:00:00Z",
+        ];
+        args.extend_from_slice(extra);
+        pec(&data, &args)
+    };
+    let whole = statement(&[]);
+    assert_eq!(code(&whole), 0, "{}", stderr(&whole));
+    let customer = "bdd640fb-0667-4ad1-9c80-317fa3b1799d";
+    let out = statement(&["--customer", &customer.to_uppercase()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let theirs = json(&out);
+    assert_eq!(
+        theirs["scope"],
+        serde_json::json!({ "customerId": customer })
+    );
+    // The examples have one customer: the same figures.
+    assert_eq!(theirs["currencies"], json(&whole)["currencies"]);
+    for (flag, value) in [("--customer", "acme"), ("--reseller", "Contoso")] {
+        let out = statement(&[flag, value]);
+        assert_eq!(code(&out), 2, "{flag} {value}");
+        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+    }
+    let out = statement(&["--reseller", "2000002"]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(json(&out)["currencies"], serde_json::json!([]));
+    assert!(
+        stderr(&out).contains("reseller 2000002"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,11 +1,12 @@
 //! `GET /v1/partners/{partnerId}/statements/{YYYY-MM}`: a statement in JSON, CSV, HTML or XLSX
-//! (the `statements` feature: only the functions that serve statements link the renderers).
+//! (the `statements` feature: only the functions that serve statements link the renderers);
+//! `customer=GUID` or `reseller=MPN` makes it one customer's or one reseller's.
 
 use crate::auth::authenticate;
 use crate::respond::{error, method_not_allowed, param_problem, quoted, unauthorized};
 use crate::{normalize_partner, not_found, route, HttpRequest, HttpResponse, Route, JSON};
 use chrono::{DateTime, Datelike, Utc};
-use pec_ledger::statement::{render_csv, statement_from_store, Month};
+use pec_ledger::statement::{render_csv, scoped_statement_from_store, Month, StatementScope};
 use pec_ledger::store::{LedgerStore, PartnerStore, StoreError};
 use pec_render::html::render_html;
 use pec_render::xlsx::render_xlsx;
@@ -63,11 +64,15 @@ fn get_statement<S: LedgerStore + PartnerStore + ?Sized>(
     };
     let mut format_value = None;
     let mut as_of_value = None;
+    let mut customer_value = None;
+    let mut reseller_value = None;
     for pair in request.query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let slot = match name {
             "format" => &mut format_value,
             "asOf" => &mut as_of_value,
+            "customer" => &mut customer_value,
+            "reseller" => &mut reseller_value,
             _ => continue,
         };
         if slot.is_some() {
@@ -122,6 +127,28 @@ fn get_statement<S: LedgerStore + PartnerStore + ?Sized>(
             }
         },
     };
+    // One customer's or one reseller's statement.
+    let customer = customer_value.map(|c| c.trim().to_ascii_lowercase());
+    if let Some(c) = customer.as_deref().filter(|c| !pec_ledger::ids::is_guid(c)) {
+        problems.push(param_problem(
+            "customer",
+            format!("must be a customer tenant id (a GUID), got {}", quoted(c)),
+        ));
+    }
+    let reseller = reseller_value.map(|r| r.trim().to_string());
+    if let Some(r) = reseller
+        .as_deref()
+        .filter(|r| !pec_ledger::ids::is_mpn_id(r))
+    {
+        problems.push(param_problem(
+            "reseller",
+            format!("must be a reseller's MPN ID (digits), got {}", quoted(r)),
+        ));
+    }
+    let scope = StatementScope {
+        customer_id: customer,
+        reseller_mpn_id: reseller,
+    };
     let Some(month) = month.filter(|_| problems.is_empty()) else {
         return Ok(error(
             400,
@@ -130,7 +157,7 @@ fn get_statement<S: LedgerStore + PartnerStore + ?Sized>(
             problems,
         ));
     };
-    let statement = statement_from_store(store, partner, month, as_of)?;
+    let statement = scoped_statement_from_store(store, partner, month, as_of, &scope)?;
     let (content_type, body) = match format {
         StatementFormat::Json => {
             // The same bytes `pec statement --format json` prints.

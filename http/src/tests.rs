@@ -495,6 +495,9 @@ fn bad_statement_parameters_are_400() {
         // Years outside 0000-9999 once in UTC cannot be written back as RFC 3339.
         ("2026-09", "asOf=0000-01-01T00:00:00%2B00:01", "asOf"),
         ("2026-09", "asOf=9999-12-31T23:59:59-01:00", "asOf"),
+        ("2026-09", "customer=acme", "customer"),
+        ("2026-09", "reseller=Contoso", "reseller"),
+        ("2026-09", "reseller=1&reseller=2", "reseller"),
     ] {
         let r = f.run(&get(&f, PARTNER, month, query, SECRET));
         let e = assert_error(&r, 400, "invalid_request");
@@ -629,4 +632,35 @@ fn a_partner_in_the_path_that_is_not_a_guid_is_404_naming_it() {
     let mut r = post(&f, PARTNER, vec![], SECRET);
     r.path = "/v1/partners/7a3c0000-0000-4000-8000-0000000000ff/access-snapshots".into();
     assert_eq!(f.run(&r).status, 401);
+}
+
+/// `customer=` and `reseller=` read one customer's or one reseller's statement (issue 16,
+/// part 3): the JSON says whose; a customer of another partner reads as empty.
+#[test]
+fn a_customers_or_a_resellers_statement_over_http() {
+    let f = fixture();
+    let r = f.run(&get(
+        &f,
+        PARTNER,
+        "2026-09",
+        "customer=BDD640FB-0667-4AD1-9C80-317FA3B1799D",
+        SECRET,
+    ));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        v["scope"],
+        serde_json::json!({ "customerId": "bdd640fb-0667-4ad1-9c80-317fa3b1799d" })
+    );
+    let r = f.run(&get(
+        &f,
+        PARTNER,
+        "2026-09",
+        "reseller=2000002&format=csv",
+        SECRET,
+    ));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let whole = f.run(&get(&f, PARTNER, "2026-09", "", SECRET));
+    let v: serde_json::Value = serde_json::from_slice(&whole.body).unwrap();
+    assert!(v.get("scope").is_none(), "{v}");
 }

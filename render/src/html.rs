@@ -125,6 +125,22 @@ pub fn reason_text(code: &str) -> &'static str {
     }
 }
 
+/// The header rows naming a statement's scope (one customer, one reseller), if it has one.
+fn scope_rows(scope: &pec_ledger::statement::StatementScope) -> String {
+    let mut out = String::new();
+    if let Some(c) = &scope.customer_id {
+        let _ = write!(out, "<dt>Customer</dt><dd>{}</dd>", escape(c));
+    }
+    if let Some(r) = &scope.reseller_mpn_id {
+        let _ = write!(
+            out,
+            "<dt>Reseller (Tier 2 MPN ID)</dt><dd>{}</dd>",
+            escape(r)
+        );
+    }
+    out
+}
+
 /// The statement as a self-contained printable HTML page (A4).
 pub fn render_html(s: &Statement) -> String {
     let month = Month::parse(&s.month).ok();
@@ -153,12 +169,13 @@ pub fn render_html(s: &Statement) -> String {
         "<header>\n<h1>Partner Earned Credit statement — {}</h1>\n<dl class=\"meta\">\
          <dt>Partner</dt><dd data-figure=\"partnerId\">{}</dd>\
          <dt>Month (usage dates)</dt><dd data-figure=\"month\">{}</dd>\
-         <dt>As of</dt><dd data-figure=\"asOf\">{}</dd>\
+         <dt>As of</dt><dd data-figure=\"asOf\">{}</dd>{}\
          <dt>Currencies</dt><dd>{}</dd></dl>\n</header>\n",
         escape(&month_title),
         escape(&s.partner_id),
         escape(&s.month),
         escape(&as_of),
+        scope_rows(&s.scope),
         if s.currencies.is_empty() {
             "none".to_string()
         } else {
@@ -555,6 +572,7 @@ pub(crate) fn sample_statement() -> Statement {
         partner_id: "7a3c0000-0000-4000-8000-000000000001".into(),
         month: "2026-09".into(),
         as_of: Utc.with_ymd_and_hms(2026, 10, 2, 0, 0, 0).unwrap(),
+        scope: Default::default(),
         currencies: vec![pec_ledger::statement::CurrencyStatement {
             currency: "USD".into(),
             totals: totals("27.33696", "12.0000000001"),

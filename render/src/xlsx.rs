@@ -260,9 +260,15 @@ fn with_totals(keys: &[(&'static str, f64)]) -> Vec<(&'static str, f64)> {
 pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
     let mut wb = Workbook::new();
     // The statement's own time as the document's, so the same statement gives the same bytes.
+    let scope = match (&s.scope.customer_id, &s.scope.reseller_mpn_id) {
+        (Some(c), Some(r)) => format!(", customer {c}, reseller {r}"),
+        (Some(c), None) => format!(", customer {c}"),
+        (None, Some(r)) => format!(", reseller {r}"),
+        (None, None) => String::new(),
+    };
     let mut properties = DocProperties::new()
         .set_title(format!("PEC statement {}", s.month))
-        .set_subject(format!("Partner {}", s.partner_id));
+        .set_subject(format!("Partner {}{scope}", s.partner_id));
     if let Some(t) = excel_datetime(s.as_of) {
         properties = properties.set_creation_datetime(&t);
     }

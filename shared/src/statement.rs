@@ -199,7 +199,38 @@ pub struct Statement {
     pub partner_id: String,
     pub month: String,
     pub as_of: DateTime<Utc>,
+    /// Only when the statement is of one customer or one reseller (absent: the whole partner).
+    #[serde(default, skip_serializing_if = "StatementScope::is_whole")]
+    pub scope: StatementScope,
     pub currencies: Vec<CurrencyStatement>,
+}
+
+/// Which part of a partner a statement covers: one customer, one reseller (an indirect
+/// provider's Tier-2 partner, by its MPN ID), both, or (neither) the whole partner.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatementScope {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reseller_mpn_id: Option<String>,
+}
+
+impl StatementScope {
+    pub fn is_whole(&self) -> bool {
+        self.customer_id.is_none() && self.reseller_mpn_id.is_none()
+    }
+
+    /// Whether an entry belongs to the scope.
+    fn covers(&self, e: &Entry) -> bool {
+        self.customer_id
+            .as_deref()
+            .is_none_or(|c| e.key.customer_id.eq_ignore_ascii_case(c))
+            && self
+                .reseller_mpn_id
+                .as_deref()
+                .is_none_or(|r| e.tier2_mpn_id.trim() == r.trim())
+    }
 }
 
 /// A customer's Tier2MpnId, totals and per-subscription totals.
@@ -242,6 +273,7 @@ pub struct StatementBuilder {
     partner_id: String,
     month: Month,
     as_of: DateTime<Utc>,
+    scope: StatementScope,
     acc: BTreeMap<String, CurrencyAcc>,
 }
 
@@ -251,8 +283,15 @@ impl StatementBuilder {
             partner_id: partner_id.to_string(),
             month,
             as_of,
+            scope: StatementScope::default(),
             acc: BTreeMap::new(),
         }
+    }
+
+    /// Only the entries of this scope count.
+    pub fn scoped(mut self, scope: StatementScope) -> StatementBuilder {
+        self.scope = scope;
+        self
     }
 
     /// One entry of the month (usage date in the month, posted by `as_of`; others are ignored).
@@ -260,6 +299,7 @@ impl StatementBuilder {
         if e.key.partner_id != self.partner_id
             || Month::of(e.key.usage_date) != self.month
             || e.posted_at > self.as_of
+            || !self.scope.covers(e)
         {
             return;
         }
@@ -298,6 +338,7 @@ impl StatementBuilder {
             || e.posted_at >= self.month.next().start()
             || e.posted_at > self.as_of
             || e.key.usage_date >= self.month.first_day()
+            || !self.scope.covers(e)
         {
             return;
         }
@@ -387,6 +428,7 @@ impl StatementBuilder {
             partner_id: self.partner_id,
             month: self.month.to_string(),
             as_of: self.as_of,
+            scope: self.scope,
             currencies,
         }
     }
@@ -399,8 +441,26 @@ pub fn statement_from_store<S: LedgerStore + ?Sized>(
     month: Month,
     as_of: DateTime<Utc>,
 ) -> Result<Statement, StoreError> {
+    scoped_statement_from_store(store, partner_id, month, as_of, &StatementScope::default())
+}
+
+/// [`statement_from_store`] of one customer or one reseller of the partner.
+pub fn scoped_statement_from_store<S: LedgerStore + ?Sized>(
+    store: &S,
+    partner_id: &str,
+    month: Month,
+    as_of: DateTime<Utc>,
+    scope: &StatementScope,
+) -> Result<Statement, StoreError> {
     let partner_id = partner_id.trim().to_ascii_lowercase();
-    let mut builder = StatementBuilder::new(&partner_id, month, as_of);
+    let scope = StatementScope {
+        customer_id: scope.customer_id.as_deref().map(crate::ids::normalize_guid),
+        reseller_mpn_id: scope
+            .reseller_mpn_id
+            .as_deref()
+            .map(|r| r.trim().to_string()),
+    };
+    let mut builder = StatementBuilder::new(&partner_id, month, as_of).scoped(scope);
     let filter = EntryFilter {
         partner_id: Some(partner_id.clone()),
         usage_from: Some(month.first_day()),

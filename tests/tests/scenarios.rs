@@ -744,3 +744,73 @@ fn a_configuration_change_reaches_re_settled_days() {
         (dec("20"), dec("3"), dec("0"))
     );
 }
+
+/// A customer's statement and a reseller's (issue 16, part 3): each holds only its own
+/// resource-days, and says whose it is; the partner's is unchanged (no `scope`).
+#[test]
+fn statements_per_customer_and_per_reseller() {
+    const OTHER_CUSTOMER: &str = "44444444-4444-4444-8444-444444444444";
+    const OTHER_SUB: &str = "55555555-5555-4555-8555-555555555555";
+    let mut w = World::new();
+    // The customer with access, sold through a reseller: 10 × 15 % earned.
+    let resold = Line::new(D, &vm()).with(|l| l.tier2 = RESELLER_MPN.into());
+    // Another customer, direct, without any access snapshot: 10 × 15 % lost.
+    let direct = Line::new(D, &vm()).with(|l| {
+        l.customer = OTHER_CUSTOMER.into();
+        l.subscription = OTHER_SUB.into();
+        l.resource_uri =
+            format!("/subscriptions/{OTHER_SUB}/resourceGroups/rg-b/providers/Microsoft.Compute/virtualMachines/vm2");
+    });
+    assert_eq!(w.upload(&[resold, direct]).status, UploadStatus::Accepted);
+    w.access_at(&ALL_DAY, vec![owner_on(&format!("/subscriptions/{SUB}"))]);
+    w.settle(D, D, NOW);
+    let scoped = |customer: Option<&str>, reseller: Option<&str>| {
+        pec_ledger::statement::scoped_statement_from_store(
+            &w.store,
+            PARTNER,
+            pec_ledger::statement::Month::parse("2026-09").unwrap(),
+            pec_testkit::t("2026-10-01T00:00:00Z"),
+            &pec_ledger::statement::StatementScope {
+                customer_id: customer.map(str::to_string),
+                reseller_mpn_id: reseller.map(str::to_string),
+            },
+        )
+        .expect("statement")
+    };
+    let whole = w.statement("2026-09", "2026-10-01T00:00:00Z");
+    let t = &whole.currencies[0].totals;
+    assert_eq!((t.earned_credit, t.lost_credit), (dec("1.5"), dec("1.5")));
+    assert_eq!(whole.currencies[0].customers.len(), 2);
+    assert!(serde_json::to_value(&whole).unwrap().get("scope").is_none());
+
+    let theirs = scoped(Some(&OTHER_CUSTOMER.to_uppercase()), None);
+    let t = &theirs.currencies[0].totals;
+    assert_eq!((t.earned_credit, t.lost_credit), (dec("0"), dec("1.5")));
+    let ids: Vec<&str> = theirs.currencies[0]
+        .customers
+        .iter()
+        .map(|c| c.customer_id.as_str())
+        .collect();
+    assert_eq!(ids, vec![OTHER_CUSTOMER]);
+    assert_eq!(
+        serde_json::to_value(&theirs).unwrap()["scope"],
+        serde_json::json!({ "customerId": OTHER_CUSTOMER })
+    );
+
+    let reseller = scoped(None, Some(RESELLER_MPN));
+    let t = &reseller.currencies[0].totals;
+    assert_eq!((t.earned_credit, t.lost_credit), (dec("1.5"), dec("0")));
+    assert_eq!(reseller.currencies[0].customers[0].customer_id, CUSTOMER);
+    assert_eq!(reseller.currencies[0].customers.len(), 1);
+    assert_eq!(
+        serde_json::to_value(&reseller).unwrap()["scope"],
+        serde_json::json!({ "resellerMpnId": RESELLER_MPN })
+    );
+    // Both: the reseller's view of the other customer is empty.
+    assert!(scoped(Some(OTHER_CUSTOMER), Some(RESELLER_MPN))
+        .currencies
+        .is_empty());
+    // The scope is named on the page.
+    let page = pec_render::html::render_html(&reseller);
+    assert!(page.contains("Reseller (Tier 2 MPN ID)</dt><dd>2000002"));
+}

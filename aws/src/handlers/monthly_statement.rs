@@ -1,10 +1,14 @@
 //! Monthly statements: on the 2nd (EventBridge), last month's statement of every partner with
-//! entries in it, as JSON and CSV under `statements/{partnerId}/{YYYY-MM}/`; or, invoked with
-//! `{"partnerId": "…", "month": "YYYY-MM"}`, that one statement.
+//! entries in it, as JSON, CSV and HTML under `statements/{partnerId}/{YYYY-MM}/`, and for an
+//! indirect provider one statement per reseller (Tier-2 MPN ID) of the month under
+//! `statements/{partnerId}/{YYYY-MM}/resellers/{mpn}/`; or, invoked with
+//! `{"partnerId": "…", "month": "YYYY-MM"}`, that partner-month's.
 
 use crate::{Aws, Failure};
 use chrono::{DateTime, Utc};
-use pec_ledger::statement::{render_csv, statement_from_store, Month};
+use pec_ledger::statement::{
+    render_csv, scoped_statement_from_store, statement_from_store, Month, Statement, StatementScope,
+};
 use pec_ledger::store::{ObjectStore, UsageStore};
 use pec_render::html::render_html;
 use serde::Serialize;
@@ -69,10 +73,42 @@ fn write(
         return Ok(None);
     }
     let base = format!("statements/{}/{}", statement.partner_id, statement.month);
+    let mut keys = put_statement(aws, &statement, &base)?;
+    // An indirect provider's resellers: each one's own statement beside the partner's.
+    let resellers: BTreeSet<String> = statement
+        .currencies
+        .iter()
+        .flat_map(|c| c.customers.iter())
+        .filter_map(|c| c.tier2_mpn_id.clone())
+        .filter(|m| !m.trim().is_empty())
+        .collect();
+    for mpn in resellers {
+        let scope = StatementScope {
+            customer_id: None,
+            reseller_mpn_id: Some(mpn.clone()),
+        };
+        let theirs = scoped_statement_from_store(&aws.store, partner, month, now, &scope)?;
+        keys.extend(put_statement(
+            aws,
+            &theirs,
+            &format!("{base}/resellers/{mpn}"),
+        )?);
+    }
+    tracing::info!(partner_id = %statement.partner_id, month = %statement.month,
+        keys = keys.len(), "statement written");
+    Ok(Some(Written {
+        partner_id: statement.partner_id,
+        month: statement.month,
+        keys,
+    }))
+}
+
+/// A statement as JSON, CSV and HTML under `base`; the keys written.
+fn put_statement(aws: &Aws, statement: &Statement, base: &str) -> Result<Vec<String>, Failure> {
     let json =
-        serde_json::to_vec_pretty(&statement).map_err(|e| Failure::permanent(e.to_string()))?;
-    let csv = render_csv(&statement);
-    let html = render_html(&statement);
+        serde_json::to_vec_pretty(statement).map_err(|e| Failure::permanent(e.to_string()))?;
+    let csv = render_csv(statement);
+    let html = render_html(statement);
     let keys = vec![
         format!("{base}/statement.json"),
         format!("{base}/statement.csv"),
@@ -84,11 +120,5 @@ fn write(
         .put_object(&keys[1], csv.as_bytes(), "text/csv; charset=utf-8")?;
     aws.objects
         .put_object(&keys[2], html.as_bytes(), "text/html; charset=utf-8")?;
-    tracing::info!(partner_id = %statement.partner_id, month = %statement.month,
-        keys = keys.len(), "statement written");
-    Ok(Some(Written {
-        partner_id: statement.partner_id,
-        month: statement.month,
-        keys,
-    }))
+    Ok(keys)
 }

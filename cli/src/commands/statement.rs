@@ -1,12 +1,15 @@
-//! `pec statement --partner P --month YYYY-MM [--format json|csv|html|xlsx] [--as-of TIME]
-//! [--out FILE]`: a partner's monthly statement, on stdout or in a file.
+//! `pec statement --partner P --month YYYY-MM [--customer C] [--reseller MPN]
+//! [--format json|csv|html|xlsx] [--as-of TIME] [--out FILE]`: a partner's monthly statement (or
+//! one customer's, or one reseller's), on stdout or in a file.
 
-use super::{validate_partner, write_stdout_bytes, Context};
+use super::{validate_mpn_id, validate_partner, validate_tenant, write_stdout_bytes, Context};
 use crate::backend::StoreKind;
 use crate::{ExitStatus, Failure};
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
-use pec_ledger::statement::{render_csv, statement_from_store, Month, Statement};
+use pec_ledger::statement::{
+    render_csv, scoped_statement_from_store, Month, Statement, StatementScope,
+};
 use pec_render::html::render_html;
 use pec_render::xlsx::render_xlsx;
 use std::io::IsTerminal;
@@ -21,6 +24,14 @@ pub struct StatementArgs {
     /// YYYY-MM
     #[arg(long)]
     month: String,
+    /// Only this customer's resource-days (its tenant id, a GUID): a statement to hand to the
+    /// customer.
+    #[arg(long, value_name = "GUID")]
+    customer: Option<String>,
+    /// Only the resource-days of this reseller (an indirect provider's Tier-2 partner, by its
+    /// MPN ID, digits): a statement to hand to the reseller.
+    #[arg(long, value_name = "MPN")]
+    reseller: Option<String>,
     /// json, csv (opens in Excel as is), html (a printable A4 page with charts) or xlsx (an
     /// Excel workbook; needs --out, or stdout redirected to a file or pipe).
     #[arg(long, value_enum, default_value_t = Format::Json)]
@@ -45,11 +56,21 @@ pub fn run(ctx: &Context, args: StatementArgs) -> Result<ExitStatus, Failure> {
     let StatementArgs {
         partner,
         month,
+        customer,
+        reseller,
         format,
         as_of,
         out,
     } = args;
     let partner = validate_partner(&partner)?;
+    let scope = StatementScope {
+        customer_id: customer
+            .map(|c| validate_tenant("--customer", &c))
+            .transpose()?,
+        reseller_mpn_id: reseller
+            .map(|r| validate_mpn_id("--reseller", &r))
+            .transpose()?,
+    };
     let month = Month::parse(&month).map_err(|_| {
         Failure::usage(format!(
             "--month {month}: not a month (expected YYYY-MM, e.g. 2026-09)"
@@ -64,11 +85,29 @@ pub fn run(ctx: &Context, args: StatementArgs) -> Result<ExitStatus, Failure> {
         refuse_inside_data_dir(path, &ctx.data_dir)?;
     }
     let store = ctx.existing_store()?;
-    let statement = statement_from_store(store, &partner, month, as_of.unwrap_or_else(Utc::now))?;
+    let statement = scoped_statement_from_store(
+        store,
+        &partner,
+        month,
+        as_of.unwrap_or_else(Utc::now),
+        &scope,
+    )?;
     if statement.currencies.is_empty() {
+        let of = match (&scope.customer_id, &scope.reseller_mpn_id) {
+            (None, None) => String::new(),
+            (c, r) => format!(
+                "{}{}",
+                c.as_ref()
+                    .map(|c| format!(" customer {c}"))
+                    .unwrap_or_default(),
+                r.as_ref()
+                    .map(|r| format!(" reseller {r}"))
+                    .unwrap_or_default()
+            ),
+        };
         say!(
-            "warning: the ledger has no entries of partner {partner} for {month}: check --partner \
-             and --month (the statement is empty)"
+            "warning: the ledger has no entries of partner {partner}{of} for {month}: check \
+             --partner, --customer, --reseller and --month (the statement is empty)"
         );
     }
     let bytes = render(&statement, format)?;
