@@ -112,6 +112,7 @@ fn exports_settle_to_the_same_statement_as_the_dru_file() {
         "cost-details-mca-partner.csv",
         "focus-1.0.csv",
         "focus-1.2.csv",
+        "focus-1.3.csv",
     ] {
         let w = World::new();
         let r = w.upload_file(EXAMPLE_PARTNER, Some(EXAMPLE_MPN), &fixture(name));

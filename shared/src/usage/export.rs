@@ -1,5 +1,5 @@
 //! The exports partners already have, read into the same [`UsageLine`]s as a DRU file:
-//! Azure Cost Management cost details of a partner (MCA) billing account, and FOCUS 1.0–1.2
+//! Azure Cost Management cost details of a partner (MCA) billing account, and FOCUS 1.0–1.3
 //! cost exports (Microsoft's, with its `x_` columns).
 //!
 //! Each format is a table of [`Col`]s: the [`UsageLine`] field a column feeds, the header names
@@ -174,7 +174,8 @@ const COST_MANAGEMENT: &[Col] = &[
     col(F::Tags, &["tags"], Need::Optional),
 ];
 
-/// FOCUS 1.0-preview, 1.0, 1.0r2, 1.1 and 1.2(-preview) cost and usage exports.
+/// FOCUS 1.0-preview, 1.0, 1.0r2, 1.1, 1.2(-preview) and 1.3 cost and usage exports (1.3
+/// deprecates `PublisherName` for `ServiceProviderName`).
 const FOCUS: &[Col] = &[
     col(F::Customer, &["x_CustomerId"], Need::Value),
     col(F::CustomerName, &["x_CustomerName"], Need::Optional),
@@ -197,7 +198,11 @@ const FOCUS: &[Col] = &[
         &["ChargeDescription", "x_SkuDescription"],
         Need::Optional,
     ),
-    col(F::Publisher, &["PublisherName"], Need::Header),
+    col(
+        F::Publisher,
+        &["PublisherName", "ServiceProviderName"],
+        Need::Header,
+    ),
     col(F::PublisherKind, &["x_PublisherCategory"], Need::Optional),
     col(F::ChargeType, &["ChargeCategory"], Need::Value),
     col(F::ListCost, &["ListCost"], Need::Value),
@@ -714,7 +719,8 @@ fn parse_export_date(text: &str) -> Option<NaiveDate> {
         && matches!(b[10], b'T' | b't' | b' ')
         && b[13] == b':'
         && b.get(16) != Some(&b':');
-    if !no_seconds {
+    // Bytes 10 and 13 are ASCII, but byte 16 may fall inside a character (found by fuzzing).
+    if !no_seconds || !t.is_char_boundary(16) {
         return None;
     }
     let (head, tail) = t.split_at(16);

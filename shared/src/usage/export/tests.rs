@@ -19,6 +19,10 @@ const MPN: &str = "4100001";
 const COST_DETAILS: &[u8] = include_bytes!("../../../tests/fixtures/cost-details-mca-partner.csv");
 const FOCUS_1_0: &[u8] = include_bytes!("../../../tests/fixtures/focus-1.0.csv");
 const FOCUS_1_2: &[u8] = include_bytes!("../../../tests/fixtures/focus-1.2.csv");
+/// FOCUS 1.3 (written from the 1.2 fixture by the 1.3 column changes: `ServiceProviderName` and
+/// `HostProviderName` instead of the deprecated `PublisherName` and `ProviderName`, and the new
+/// `ContractApplied`).
+const FOCUS_1_3: &[u8] = include_bytes!("../../../tests/fixtures/focus-1.3.csv");
 
 fn dru_example() -> Vec<u8> {
     let path = concat!(
@@ -245,7 +249,7 @@ fn cost_details_read_as_the_same_lines_as_the_dru_file() {
 #[test]
 fn focus_exports_read_as_the_same_lines_as_the_dru_file() {
     let (_, dru) = read(&dru_example());
-    for fixture in [FOCUS_1_0, FOCUS_1_2] {
+    for fixture in [FOCUS_1_0, FOCUS_1_2, FOCUS_1_3] {
         let (report, lines) = read(fixture);
         assert_eq!(report.errors, vec![]);
         assert_eq!(report.rows, 8);
@@ -769,5 +773,17 @@ fn a_charge_period_longer_than_a_day_is_a_warning() {
     assert_eq!(
         lines[0].usage_date,
         NaiveDate::from_ymd_opt(2026, 9, 1).unwrap()
+    );
+}
+
+/// A date-time whose 17th byte falls inside a character is no date (it panicked before: found
+/// by the fuzzer through `ChargePeriodEnd`).
+#[test]
+fn a_date_cut_inside_a_character_is_no_date() {
+    assert_eq!(parse_export_date("2026-09-01T00:0ѥ0Z"), None);
+    assert_eq!(parse_export_date("2026-09-01T00:00ѥ"), None);
+    assert_eq!(
+        parse_export_date("2026-09-01T00:00Z"),
+        NaiveDate::from_ymd_opt(2026, 9, 1)
     );
 }
