@@ -369,6 +369,20 @@ fn a_listing_without_principal_types_is_imported_with_the_flags() {
         &["--principal-id", aobo, "--principal-type", "foreigngroup"],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Two types of one kind for a principal: which would win is not guessed.
+    let twice = format!("{aobo}=Group,User");
+    let out = import(
+        &data,
+        &file,
+        "2026-09-01T00:07:00Z",
+        &["--principal-id", &twice],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("more than one principal type"),
+        "{}",
+        stderr(&out)
+    );
     let out = import(
         &data,
         &file,

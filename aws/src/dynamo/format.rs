@@ -74,17 +74,23 @@ impl DynamoStore {
     }
 
     /// Ready to use: format 2, or new tables (marked format 2 now, by a function that may write
-    /// the state table; one that may not leaves the mark to the next). Format 1 data is refused
-    /// with what to run.
+    /// the state table; one that may not leaves the mark to the next; any other failure to mark
+    /// fails the start). Format 1 data is refused with what to run.
     pub async fn check_format(&self) -> StoreResult<()> {
         match self.table_format().await? {
             Some(f) if f == u64::from(TABLE_FORMAT) => Ok(()),
-            None => {
-                if let Err(e) = self.mark_format(u64::from(TABLE_FORMAT)).await {
+            None => match self.mark_format(u64::from(TABLE_FORMAT)).await {
+                Ok(()) => Ok(()),
+                // A role that may not write the state table (coordinator, statement readers)
+                // leaves the mark to the first writer.
+                Err(e) if e.to_string().contains("AccessDenied") => {
                     tracing::info!(error = %e, "table format not marked (read-only role)");
+                    Ok(())
                 }
-                Ok(())
-            }
+                // Anything else fails the start, so that no writer stores data in unmarked
+                // tables (which would later read as format 1); the next invocation tries again.
+                Err(e) => Err(e),
+            },
             Some(1) => Err(StoreError::Backend(format!(
                 "the tables {} and {} hold data in table format 1 (a release before 2026-12); \
                  run `pec --store aws upgrade` with an administrator's credentials first \

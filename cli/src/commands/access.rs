@@ -138,6 +138,12 @@ fn parse_principal(text: &str) -> Result<PrincipalRule, String> {
     };
     for t in types.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         match (parse_access_type(t), parse_principal_type(t)) {
+            (Ok(_), _) if rule.access_type.is_some() => {
+                return Err(format!("{id}: more than one access type"))
+            }
+            (_, Ok(_)) if rule.principal_type.is_some() => {
+                return Err(format!("{id}: more than one principal type"))
+            }
             (Ok(a), _) => rule.access_type = Some(a),
             (_, Ok(p)) => rule.principal_type = Some(p),
             _ => {
