@@ -82,6 +82,11 @@ pub fn customers_pk(partner: &str) -> String {
     format!("CUSTOMERS#{partner}")
 }
 
+/// The names a partner's usage files give its ids (sort key: `{kind}#{id}`).
+pub fn names_pk(partner: &str) -> String {
+    format!("NAMES#{partner}")
+}
+
 /// Which customer a subscription belongs to (sort key: customer), for `explain`.
 pub fn subscription_pk(partner: &str, subscription: &str) -> String {
     format!("SUB#{partner}#{subscription}")

@@ -63,6 +63,7 @@ fn upload(id: &str, sha: &str, at: &str) -> UploadRecord {
         file_name: format!("{id}.csv"),
         received_at: t(at),
         rows: 1,
+        names: Default::default(),
     }
 }
 

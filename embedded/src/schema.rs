@@ -176,6 +176,17 @@ CREATE TABLE IF NOT EXISTS access_checkpoints (
     PRIMARY KEY (partner_id, customer_id)
 );
 
+-- The names usage files give ids (kind: partner, customer, domain, subscription, reseller); the
+-- newest upload's (by received_at) wins.
+CREATE TABLE IF NOT EXISTS names (
+    partner_id TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    named_at   TEXT NOT NULL,
+    PRIMARY KEY (partner_id, kind, id)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS webhook_secrets (
     partner_id TEXT NOT NULL,
     secret     TEXT NOT NULL,

@@ -10,6 +10,7 @@ use crate::rows::{self, day, entry_from_row, head_from_row, parse_day, Writer};
 use crate::schema;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use pec_ledger::ledger::{Entry, Head};
+use pec_ledger::names::{NameKind, Names};
 use pec_ledger::snapshot::Snapshot;
 use pec_ledger::store::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -193,8 +194,53 @@ impl UsageStore for SqliteStore {
                 .map_err(backend)?;
             }
         }
+        if !upload.names.is_empty() {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO names (partner_id, kind, id, name, named_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (partner_id, kind, id) DO UPDATE SET name = excluded.name, \
+                     named_at = excluded.named_at WHERE excluded.named_at >= names.named_at",
+                )
+                .map_err(backend)?;
+            let at = ts(upload.received_at);
+            for (kind, id, name) in upload.names.rows() {
+                stmt.execute(params![upload.partner_id, kind.code(), id, name, at])
+                    .map_err(backend)?;
+            }
+        }
         tx.commit().map_err(backend)?;
         Ok(CommitOutcome::Accepted)
+    }
+
+    fn names(&self, partner_id: &str) -> StoreResult<Names> {
+        let conn = self.conn()?;
+        let mut names = Names::default();
+        // A read-only database from before the table was added has no names.
+        let has_table: bool = conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'names'",
+                [],
+                |_| Ok(true),
+            )
+            .optional()
+            .map_err(backend)?
+            .unwrap_or(false);
+        if !has_table {
+            return Ok(names);
+        }
+        let mut stmt = conn
+            .prepare_cached("SELECT kind, id, name FROM names WHERE partner_id = ?1")
+            .map_err(backend)?;
+        let mut rows = stmt.query(params![partner_id]).map_err(backend)?;
+        while let Some(r) = rows.next().map_err(backend)? {
+            let kind: String = r.get(0).map_err(backend)?;
+            let id: String = r.get(1).map_err(backend)?;
+            let name: String = r.get(2).map_err(backend)?;
+            if let Some(kind) = NameKind::from_code(&kind) {
+                names.set(kind, &id, &name);
+            }
+        }
+        Ok(names)
     }
 
     fn discard_upload(&self, upload_id: &str) -> StoreResult<()> {

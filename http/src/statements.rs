@@ -7,7 +7,7 @@ use crate::respond::{error, method_not_allowed, param_problem, quoted, unauthori
 use crate::{normalize_partner, not_found, route, HttpRequest, HttpResponse, Route, JSON};
 use chrono::{DateTime, Datelike, Utc};
 use pec_ledger::statement::{render_csv, scoped_statement_from_store, Month, StatementScope};
-use pec_ledger::store::{LedgerStore, PartnerStore, StoreError};
+use pec_ledger::store::{LedgerStore, PartnerStore, StoreError, UsageStore};
 use pec_render::html::render_html;
 use pec_render::xlsx::render_xlsx;
 
@@ -25,7 +25,7 @@ enum StatementFormat {
 }
 
 /// Handles `GET …/statements/{YYYY-MM}` (the statement-api function); any other path is a 404.
-pub fn handle_statement_read<S: LedgerStore + PartnerStore + ?Sized>(
+pub fn handle_statement_read<S: LedgerStore + UsageStore + PartnerStore + ?Sized>(
     store: &S,
     request: &HttpRequest,
     now: DateTime<Utc>,
@@ -44,7 +44,7 @@ pub fn handle_statement_read<S: LedgerStore + PartnerStore + ?Sized>(
     }
 }
 
-fn get_statement<S: LedgerStore + PartnerStore + ?Sized>(
+fn get_statement<S: LedgerStore + UsageStore + PartnerStore + ?Sized>(
     store: &S,
     partner: &str,
     month: &str,
@@ -148,6 +148,7 @@ fn get_statement<S: LedgerStore + PartnerStore + ?Sized>(
     let scope = StatementScope {
         customer_id: customer,
         reseller_mpn_id: reseller,
+        ..Default::default()
     };
     let Some(month) = month.filter(|_| problems.is_empty()) else {
         return Ok(error(

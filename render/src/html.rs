@@ -553,23 +553,31 @@ pub(crate) fn sample_statement() -> Statement {
     };
     let mut customers = vec![CustomerTotals {
         customer_id: "<script>alert(\"x\")</script>&'".into(),
+        customer_name: "Litware <Solutions> & Co".into(),
+        customer_domain: "litware.onmicrosoft.com".into(),
         tier2_mpn_id: Some("=HYPERLINK(\"evil\")".into()),
+        reseller_name: "=VanArsdel".into(),
         totals: totals("9.33696", "5.66304"),
         subscriptions: vec![SubscriptionTotals {
             subscription_id: "sub-<b>1</b>".into(),
+            subscription_name: "Production <EU>".into(),
             totals: totals("9.33696", "5.66304"),
         }],
     }];
     for i in 0..12 {
         customers.push(CustomerTotals {
             customer_id: format!("customer-{i:02}"),
+            customer_name: String::new(),
+            customer_domain: String::new(),
             tier2_mpn_id: None,
+            reseller_name: String::new(),
             totals: totals("1.5", &format!("0.{i}1")),
             subscriptions: vec![],
         });
     }
     Statement {
         partner_id: "7a3c0000-0000-4000-8000-000000000001".into(),
+        partner_name: "Fabrikam CSP".into(),
         month: "2026-09".into(),
         as_of: Utc.with_ymd_and_hms(2026, 10, 2, 0, 0, 0).unwrap(),
         scope: Default::default(),
@@ -600,12 +608,14 @@ pub(crate) fn sample_statement() -> Statement {
                 customers: vec![
                     pec_ledger::statement::CustomerAdjustment {
                         customer_id: "cust-1".into(),
+                        customer_name: "Contoso".into(),
                         earned_credit: d("-1.5"),
                         lost_credit: d("1.5"),
                         microsoft_credit: d("0"),
                     },
                     pec_ledger::statement::CustomerAdjustment {
                         customer_id: "cust-<b>2</b>".into(),
+                        customer_name: String::new(),
                         earned_credit: d("0"),
                         lost_credit: d("0"),
                         microsoft_credit: d("4.6809"),

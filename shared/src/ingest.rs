@@ -343,6 +343,7 @@ pub fn ingest_usage_file_with<S: UsageStore + ?Sized, R: Read>(
     };
     let upload_id = uuid::Uuid::new_v4().to_string();
     let mut groups = UsageGroups::default();
+    let mut names = crate::names::Names::default();
     // (date, subscription) → customer: the usage keys the upload will replace.
     let mut keys: BTreeMap<NaiveDate, BTreeMap<String, String>> = BTreeMap::new();
     let read = read_usage_rows(input, &options, |line| {
@@ -353,6 +354,7 @@ pub fn ingest_usage_file_with<S: UsageStore + ?Sized, R: Read>(
                 line.customer_id.to_string(),
             );
         }
+        names.note(line);
         groups.add_view(line, config);
         if groups.len() >= FLUSH_GROUPS {
             flush(store, &upload_id, &mut groups)?;
@@ -435,6 +437,7 @@ pub fn ingest_usage_file_with<S: UsageStore + ?Sized, R: Read>(
             file_name: file_name.to_string(),
             received_at: now,
             rows: report.rows,
+            names: std::mem::take(&mut names),
         };
         store.commit_upload(&record, &keys)
     });
@@ -567,6 +570,10 @@ mod tests {
             customer_id: "c1".into(),
             subscription_id: "s1".into(),
             customer_name: "Contoso".into(),
+            partner_name: String::new(),
+            customer_domain: String::new(),
+            subscription_name: String::new(),
+            reseller_name: String::new(),
             mpn_id: mpn.into(),
             tier2_mpn_id: String::new(),
             usage_date: NaiveDate::from_ymd_opt(2026, 9, 3).expect("date"),

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod import;
 pub mod ingest;
 pub mod ledger;
+pub mod names;
 pub mod products;
 pub mod reasons;
 pub mod resources;

@@ -4,7 +4,8 @@
 
 use crate::decimal::{as_string, fmt_amount};
 use crate::ledger::{Entry, EntryKind, Figures};
-use crate::store::{EntryFilter, LedgerStore, StoreError};
+use crate::names::Names;
+use crate::store::{EntryFilter, LedgerStore, StoreError, UsageStore};
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -125,6 +126,9 @@ impl Totals {
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionTotals {
     pub subscription_id: String,
+    /// The subscription's description in the newest usage file that gives one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subscription_name: String,
     pub totals: Totals,
 }
 
@@ -132,7 +136,15 @@ pub struct SubscriptionTotals {
 #[serde(rename_all = "camelCase")]
 pub struct CustomerTotals {
     pub customer_id: String,
+    /// The customer's name and domain, and its reseller's name, as the newest usage file that
+    /// gives them says.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub customer_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub customer_domain: String,
     pub tier2_mpn_id: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reseller_name: String,
     pub totals: Totals,
     pub subscriptions: Vec<SubscriptionTotals>,
 }
@@ -170,6 +182,8 @@ pub struct PriorPeriodAdjustment {
 #[serde(rename_all = "camelCase")]
 pub struct CustomerAdjustment {
     pub customer_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub customer_name: String,
     #[serde(with = "as_string")]
     pub earned_credit: Decimal,
     #[serde(with = "as_string")]
@@ -197,6 +211,9 @@ pub struct CurrencyStatement {
 #[serde(rename_all = "camelCase")]
 pub struct Statement {
     pub partner_id: String,
+    /// The partner's name in the newest usage file that gives one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub partner_name: String,
     pub month: String,
     pub as_of: DateTime<Utc>,
     /// Only when the statement is of one customer or one reseller (absent: the whole partner).
@@ -214,6 +231,11 @@ pub struct StatementScope {
     pub customer_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reseller_mpn_id: Option<String>,
+    /// The scope's names, when known (filled in by [`Statement::name`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub customer_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reseller_name: String,
 }
 
 impl StatementScope {
@@ -384,7 +406,10 @@ impl StatementBuilder {
                             totals.finish();
                             CustomerTotals {
                                 customer_id,
+                                customer_name: String::new(),
+                                customer_domain: String::new(),
                                 tier2_mpn_id: tier2,
+                                reseller_name: String::new(),
                                 totals,
                                 subscriptions: subs
                                     .into_iter()
@@ -392,6 +417,7 @@ impl StatementBuilder {
                                         totals.finish();
                                         SubscriptionTotals {
                                             subscription_id,
+                                            subscription_name: String::new(),
                                             totals,
                                         }
                                     })
@@ -413,6 +439,7 @@ impl StatementBuilder {
                                     .into_iter()
                                     .map(|(customer_id, (e, l, m))| CustomerAdjustment {
                                         customer_id,
+                                        customer_name: String::new(),
                                         earned_credit: e,
                                         lost_credit: l,
                                         microsoft_credit: m,
@@ -426,6 +453,7 @@ impl StatementBuilder {
             .collect();
         Statement {
             partner_id: self.partner_id,
+            partner_name: String::new(),
             month: self.month.to_string(),
             as_of: self.as_of,
             scope: self.scope,
@@ -435,7 +463,7 @@ impl StatementBuilder {
 }
 
 /// Reads what a statement needs from the store and builds it, one entry at a time.
-pub fn statement_from_store<S: LedgerStore + ?Sized>(
+pub fn statement_from_store<S: LedgerStore + UsageStore + ?Sized>(
     store: &S,
     partner_id: &str,
     month: Month,
@@ -444,8 +472,9 @@ pub fn statement_from_store<S: LedgerStore + ?Sized>(
     scoped_statement_from_store(store, partner_id, month, as_of, &StatementScope::default())
 }
 
-/// [`statement_from_store`] of one customer or one reseller of the partner.
-pub fn scoped_statement_from_store<S: LedgerStore + ?Sized>(
+/// [`statement_from_store`] of one customer or one reseller of the partner, named
+/// ([`Statement::name`]) with the names the store keeps.
+pub fn scoped_statement_from_store<S: LedgerStore + UsageStore + ?Sized>(
     store: &S,
     partner_id: &str,
     month: Month,
@@ -459,6 +488,7 @@ pub fn scoped_statement_from_store<S: LedgerStore + ?Sized>(
             .reseller_mpn_id
             .as_deref()
             .map(|r| r.trim().to_string()),
+        ..Default::default()
     };
     let mut builder = StatementBuilder::new(&partner_id, month, as_of).scoped(scope);
     let filter = EntryFilter {
@@ -482,7 +512,47 @@ pub fn scoped_statement_from_store<S: LedgerStore + ?Sized>(
         }
         Ok(())
     })?;
-    Ok(builder.finish())
+    let mut statement = builder.finish();
+    statement.name(&store.names(&partner_id)?);
+    Ok(statement)
+}
+
+impl Statement {
+    /// Puts the names beside the ids (names it does not know stay empty).
+    pub fn name(&mut self, names: &Names) {
+        self.partner_name = names.partner.clone();
+        let customer = |id: &str| names.customer(id).cloned().unwrap_or_default();
+        if let Some(id) = &self.scope.customer_id {
+            self.scope.customer_name = customer(id).name;
+        }
+        if let Some(mpn) = &self.scope.reseller_mpn_id {
+            self.scope.reseller_name = names.reseller(mpn).unwrap_or_default().to_string();
+        }
+        for c in &mut self.currencies {
+            for cu in &mut c.customers {
+                let n = customer(&cu.customer_id);
+                cu.customer_name = n.name;
+                cu.customer_domain = n.domain;
+                cu.reseller_name = cu
+                    .tier2_mpn_id
+                    .as_deref()
+                    .and_then(|m| names.reseller(m))
+                    .unwrap_or_default()
+                    .to_string();
+                for su in &mut cu.subscriptions {
+                    su.subscription_name = names
+                        .subscription(&su.subscription_id)
+                        .unwrap_or_default()
+                        .to_string();
+                }
+            }
+            for p in &mut c.prior_period_adjustments {
+                for cu in &mut p.customers {
+                    cu.customer_name = customer(&cu.customer_id).name;
+                }
+            }
+        }
+    }
 }
 
 /// A text cell made safe for spreadsheets: one that starts with `=`, `+`, `-`, `@`, tab or CR is
@@ -494,6 +564,15 @@ pub fn spreadsheet_safe(text: &str) -> String {
         text.to_string()
     }
 }
+
+/// The CSV's name columns, after `effective_rate`.
+pub const NAME_COLUMNS: [&str; 5] = [
+    "partner_name",
+    "customer_name",
+    "customer_domain",
+    "reseller_name",
+    "subscription_name",
+];
 
 /// The statement as one CSV table (UTF-8 with BOM, CRLF) that Excel opens as is: a `section`
 /// column says what each row is (total, lost_by_reason, ineligible_by_reason, customer,
@@ -535,7 +614,24 @@ pub fn render_csv(s: &Statement) -> String {
     };
     let mut header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
     header.push("effective_rate".into());
+    // Names come last, so that the columns before them are those of earlier releases.
+    header.extend(NAME_COLUMNS.iter().map(|h| h.to_string()));
     row(header);
+    let partner_name = spreadsheet_safe(&s.partner_name);
+    // The name cells of a row: the partner's, then a customer's, a subscription's.
+    let names = |cu: Option<&CustomerTotals>, sub: Option<&SubscriptionTotals>| -> Vec<String> {
+        vec![
+            partner_name.clone(),
+            cu.map(|c| spreadsheet_safe(&c.customer_name))
+                .unwrap_or_default(),
+            cu.map(|c| spreadsheet_safe(&c.customer_domain))
+                .unwrap_or_default(),
+            cu.map(|c| spreadsheet_safe(&c.reseller_name))
+                .unwrap_or_default(),
+            sub.map(|x| spreadsheet_safe(&x.subscription_name))
+                .unwrap_or_default(),
+        ]
+    };
     let t = |x: &Totals| -> Vec<String> {
         vec![
             fmt_amount(x.list_amount),
@@ -562,6 +658,7 @@ pub fn render_csv(s: &Statement) -> String {
         let mut r = base("total");
         r.extend(vec![String::new(); 6]);
         r.extend(t(&c.totals));
+        r.extend(names(None, None));
         row(r);
         for (reason, amount) in &c.lost_credit_by_reason {
             let mut r = base("lost_by_reason");
@@ -570,6 +667,7 @@ pub fn render_csv(s: &Statement) -> String {
             let mut figs = blank8();
             figs[4] = amount.clone();
             r.extend(figs);
+            r.extend(names(None, None));
             row(r);
         }
         for (reason, amount) in &c.ineligible_by_reason {
@@ -579,6 +677,7 @@ pub fn render_csv(s: &Statement) -> String {
             let mut figs = blank8();
             figs[2] = amount.clone();
             r.extend(figs);
+            r.extend(names(None, None));
             row(r);
         }
         for cu in &c.customers {
@@ -593,6 +692,7 @@ pub fn render_csv(s: &Statement) -> String {
                 String::new(),
             ]);
             r.extend(t(&cu.totals));
+            r.extend(names(Some(cu), None));
             row(r);
             for su in &cu.subscriptions {
                 let mut r = base("subscription");
@@ -605,6 +705,7 @@ pub fn render_csv(s: &Statement) -> String {
                     String::new(),
                 ]);
                 r.extend(t(&su.totals));
+                r.extend(names(Some(cu), Some(su)));
                 row(r);
             }
         }
@@ -623,12 +724,14 @@ pub fn render_csv(s: &Statement) -> String {
             figs[4] = fmt_amount(d.lost_credit);
             figs[5] = fmt_amount(d.microsoft_credit);
             r.extend(figs);
+            r.extend(names(None, None));
             row(r);
         }
         for p in &c.prior_period_adjustments {
             // The month's row, then each customer's.
             let rows = std::iter::once((
                 "prior_period_adjustment",
+                String::new(),
                 String::new(),
                 p.earned_credit,
                 p.lost_credit,
@@ -638,12 +741,13 @@ pub fn render_csv(s: &Statement) -> String {
                 (
                     "prior_period_adjustment_customer",
                     safe(&cu.customer_id),
+                    safe(&cu.customer_name),
                     cu.earned_credit,
                     cu.lost_credit,
                     cu.microsoft_credit,
                 )
             }));
-            for (section, customer, earned, lost, microsoft) in rows {
+            for (section, customer, customer_name, earned, lost, microsoft) in rows {
                 let mut r = base(section);
                 r.extend(vec![
                     customer,
@@ -658,6 +762,9 @@ pub fn render_csv(s: &Statement) -> String {
                 figs[4] = fmt_amount(lost);
                 figs[5] = fmt_amount(microsoft);
                 r.extend(figs);
+                let mut n = names(None, None);
+                n[1] = customer_name;
+                r.extend(n);
                 row(r);
             }
         }

@@ -773,6 +773,7 @@ fn statements_per_customer_and_per_reseller() {
             &pec_ledger::statement::StatementScope {
                 customer_id: customer.map(str::to_string),
                 reseller_mpn_id: reseller.map(str::to_string),
+                ..Default::default()
             },
         )
         .expect("statement")

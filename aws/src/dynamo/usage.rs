@@ -10,6 +10,7 @@ use super::store::DynamoStore;
 use crate::keys::{self, ONE};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, WriteRequest};
 use chrono::NaiveDate;
+use pec_ledger::names::{NameKind, Names};
 use pec_ledger::store::block::{blocks_of, usage_from_block, StoredUsage};
 use pec_ledger::store::{
     CommitOutcome, StoreResult, UploadRecord, UsageAggregate, UsageKey, UsageSource, UsageStore,
@@ -185,6 +186,50 @@ impl DynamoStore {
         };
         let items = query_all_with(&self.client, &q).await?;
         self.newest_committed(&items).await
+    }
+
+    async fn read_names(&self, partner: &str) -> StoreResult<Names> {
+        let q = Query {
+            table: self.state_table.clone(),
+            index: None,
+            key_condition: "pk = :pk",
+            values: vec![(":pk", s(keys::names_pk(partner)))],
+            consistent: true,
+        };
+        let mut names = Names::default();
+        for i in query_all_with(&self.client, &q).await? {
+            let sk = get_s(&i, "sk")?;
+            let (kind, id) = sk.split_once('#').ok_or_else(|| corrupt(sk))?;
+            if let Some(kind) = NameKind::from_code(kind) {
+                names.set(kind, id, get_s(&i, "name")?);
+            }
+        }
+        Ok(names)
+    }
+
+    /// Writes the names of an upload that differ from those kept (one query, then only what
+    /// changed). Two uploads of one partner committed at the same moment: the last write wins.
+    async fn write_names(&self, partner: &str, names: &Names) -> StoreResult<()> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let kept = self.read_names(partner).await?;
+        let kept: HashMap<(NameKind, &str), &str> = kept
+            .rows()
+            .into_iter()
+            .map(|(k, id, n)| ((k, id), n))
+            .collect();
+        let mut puts = Vec::new();
+        for (kind, id, name) in names.rows() {
+            if kept.get(&(kind, id)) != Some(&name) {
+                puts.push(put_request(item(vec![
+                    ("pk", s(keys::names_pk(partner))),
+                    ("sk", s(format!("{}#{id}", kind.code()))),
+                    ("name", s(name)),
+                ]))?);
+            }
+        }
+        self.batch_write(&self.state_table, puts).await
     }
 
     /// Registry items of an upload: the partner, its customers by month, and which customer
@@ -367,7 +412,15 @@ impl UsageStore for DynamoStore {
             ]))?);
         }
         let registry = Self::registry_items(p, keys_)?;
+        // The record keeps no names (they are items of their own, and could be many).
+        let record_json = to_json(&UploadRecord {
+            names: Names::default(),
+            ..upload.clone()
+        })?;
         self.block_on(async {
+            // Names that changed, before the commit point: a commit that then fails leaves names
+            // that the same file (a retry) would give anyway.
+            self.write_names(p, &upload.names).await?;
             // Registry and pointers first: pointers take effect only once the upload record
             // below exists (readers skip pointers of uploads that were never accepted), and that
             // record is written with the duplicate claim in one transaction — the commit point.
@@ -388,7 +441,7 @@ impl UsageStore for DynamoStore {
                 .set_item(Some(item(vec![
                     ("pk", s(keys::upload_pk(&upload.upload_id))),
                     ("sk", s(ONE)),
-                    ("upload", s(to_json(upload)?)),
+                    ("upload", s(record_json)),
                 ])))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
@@ -445,6 +498,10 @@ impl UsageStore for DynamoStore {
     /// Deletes the parts this store wrote for the upload (never parts it reused: those belong
     /// to committed uploads). Parts of an upload whose process died before committing stay
     /// behind, never pointed at (storage only).
+    fn names(&self, partner_id: &str) -> StoreResult<Names> {
+        self.block_on(self.read_names(partner_id))
+    }
+
     fn discard_upload(&self, upload_id: &str) -> StoreResult<()> {
         let staged = self
             .staged

@@ -86,6 +86,7 @@ fn write(
         let scope = StatementScope {
             customer_id: None,
             reseller_mpn_id: Some(mpn.clone()),
+            ..Default::default()
         };
         let theirs = scoped_statement_from_store(&aws.store, partner, month, now, &scope)?;
         keys.extend(put_statement(

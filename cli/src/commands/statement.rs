@@ -70,6 +70,7 @@ pub fn run(ctx: &Context, args: StatementArgs) -> Result<ExitStatus, Failure> {
         reseller_mpn_id: reseller
             .map(|r| validate_mpn_id("--reseller", &r))
             .transpose()?,
+        ..Default::default()
     };
     let month = Month::parse(&month).map_err(|_| {
         Failure::usage(format!(

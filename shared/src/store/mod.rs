@@ -151,6 +151,9 @@ pub struct UploadRecord {
     pub file_name: String,
     pub received_at: DateTime<Utc>,
     pub rows: u64,
+    /// The names the file gives (kept with the upload's commit; the newest upload's win).
+    #[serde(default, skip_serializing_if = "crate::names::Names::is_empty")]
+    pub names: crate::names::Names,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +196,8 @@ pub trait UsageStore {
     /// Atomically records the upload as accepted and makes it the current source of each key.
     fn commit_upload(&self, upload: &UploadRecord, keys: &[UsageKey])
         -> StoreResult<CommitOutcome>;
+    /// The names of a partner's ids, from the newest accepted upload that gives each.
+    fn names(&self, partner_id: &str) -> StoreResult<crate::names::Names>;
     /// Removes an upload's staged rows (a rejected or duplicate file leaves no trace).
     fn discard_upload(&self, upload_id: &str) -> StoreResult<()>;
     /// (partner, customer) pairs with current usage or ledger entries on dates in the range.

@@ -67,11 +67,14 @@ pub(super) const N_COLUMNS: usize = COLUMNS.len();
 // Indexes into COLUMNS of the columns the reader uses (checked by a test).
 pub(super) const PARTNER_ID: usize = 0;
 pub(super) const CUSTOMER_ID: usize = 2;
+pub(super) const PARTNER_NAME: usize = 1;
 pub(super) const CUSTOMER_NAME: usize = 3;
+pub(super) const CUSTOMER_DOMAIN: usize = 4;
 pub(super) const MPN_ID: usize = 6;
 pub(super) const TIER2_MPN_ID: usize = 7;
 pub(super) const PRODUCT_NAME: usize = 13;
 pub(super) const PUBLISHER_NAME: usize = 14;
+pub(super) const SUBSCRIPTION_DESCRIPTION: usize = 16;
 pub(super) const SUBSCRIPTION_ID: usize = 17;
 pub(super) const USAGE_DATE: usize = 20;
 pub(super) const METER_CATEGORY: usize = 22;
