@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use common::{d, t};
 use pec_embedded::SqliteStore;
 use pec_ledger::ledger::{Entry, EntryKind, Figures, Head, ResourceDayKey};
+use pec_ledger::names::{NameKind, Names};
 use pec_ledger::reasons::{DayStatus, LossReason};
 use pec_ledger::snapshot::parse_snapshot;
 use pec_ledger::store::{AccessCheckpoint, SnapshotStore as _};
@@ -563,6 +564,39 @@ pub fn suite(store: &dyn Store) {
     assert!(!store.revoke_secret(P, &s1.secret).unwrap());
     assert_eq!(store.active_secrets(P).unwrap(), vec![s2.clone()]);
     assert!(store.active_secrets(C1).unwrap().is_empty());
+
+    // ---- names: kept with an upload's commit; the newest upload's win, name by name ----
+    assert_eq!(store.names(P).unwrap(), Names::default());
+    let mut first = Names::default();
+    first.set(NameKind::Partner, "", "Northwind Cloud Partner");
+    first.set(NameKind::Customer, C1, "Litware");
+    first.set(NameKind::CustomerDomain, C1, "litware.onmicrosoft.com");
+    first.set(NameKind::Subscription, SUB1, "Production");
+    first.set(NameKind::Reseller, "1234567", "VanArsdel");
+    let named = |id: &str, sha: &str, at: &str, names: &Names| {
+        store
+            .stage_usage(id, &[agg(key(C1, SUB1, "vm1", "2026-09-10"), 1)])
+            .unwrap();
+        let mut record = upload(id, sha, at);
+        record.names = names.clone();
+        assert_eq!(
+            store
+                .commit_upload(&record, &[ukey(SUB1, "2026-09-10", C1)])
+                .unwrap(),
+            CommitOutcome::Accepted
+        );
+    };
+    named("u7", "sha-7", "2026-09-10T01:00:00Z", &first);
+    assert_eq!(store.names(P).unwrap(), first);
+    let mut second = Names::default();
+    second.set(NameKind::Customer, C1, "Litware Ltd");
+    second.set(NameKind::Subscription, SUB2, "Test");
+    named("u8", "sha-8", "2026-09-11T01:00:00Z", &second);
+    let mut both = first.clone();
+    both.set(NameKind::Customer, C1, "Litware Ltd");
+    both.set(NameKind::Subscription, SUB2, "Test");
+    assert_eq!(store.names(P).unwrap(), both);
+    assert_eq!(store.names(C1).unwrap(), Names::default());
 }
 
 #[test]

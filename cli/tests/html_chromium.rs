@@ -113,6 +113,23 @@ fn json_figures(v: &Value) -> BTreeMap<String, String> {
     for k in ["partnerId", "month", "asOf"] {
         out.insert(k.to_string(), s(&v[k]));
     }
+    // Names, where the JSON has them.
+    let name = |out: &mut BTreeMap<String, String>, key: String, x: &Value| {
+        if let Some(n) = x.as_str() {
+            out.insert(key, n.to_string());
+        }
+    };
+    name(&mut out, "partnerName".into(), &v["partnerName"]);
+    name(
+        &mut out,
+        "scope.customerName".into(),
+        &v["scope"]["customerName"],
+    );
+    name(
+        &mut out,
+        "scope.resellerName".into(),
+        &v["scope"]["resellerName"],
+    );
     let totals = |out: &mut BTreeMap<String, String>, base: String, t: &Value| {
         for (k, x) in t.as_object().expect("totals") {
             out.insert(format!("{base}.{k}"), s(x));
@@ -129,9 +146,17 @@ fn json_figures(v: &Value) -> BTreeMap<String, String> {
         for cu in c["customers"].as_array().expect("customers") {
             let base = format!("{cur}.customers.{}", s(&cu["customerId"]));
             totals(&mut out, format!("{base}.totals"), &cu["totals"]);
+            for f in ["customerName", "customerDomain", "resellerName"] {
+                name(&mut out, format!("{base}.{f}"), &cu[f]);
+            }
             for su in cu["subscriptions"].as_array().expect("subscriptions") {
-                let key = format!("{base}.subscriptions.{}.totals", s(&su["subscriptionId"]));
-                totals(&mut out, key, &su["totals"]);
+                let sub = format!("{base}.subscriptions.{}", s(&su["subscriptionId"]));
+                name(
+                    &mut out,
+                    format!("{sub}.subscriptionName"),
+                    &su["subscriptionName"],
+                );
+                totals(&mut out, format!("{sub}.totals"), &su["totals"]);
             }
         }
         for d in c["days"].as_array().expect("days") {
@@ -145,6 +170,11 @@ fn json_figures(v: &Value) -> BTreeMap<String, String> {
                 out.insert(format!("{cur}.priorPeriodAdjustments.{m}.{f}"), s(&p[f]));
                 for cu in p["customers"].as_array().expect("adjustments") {
                     let id = s(&cu["customerId"]);
+                    name(
+                        &mut out,
+                        format!("{cur}.priorPeriodAdjustments.{m}.customers.{id}.customerName"),
+                        &cu["customerName"],
+                    );
                     out.insert(
                         format!("{cur}.priorPeriodAdjustments.{m}.customers.{id}.{f}"),
                         s(&cu[f]),
@@ -188,6 +218,10 @@ fn the_demo_statement_renders_in_chromium_with_the_jsons_figures() {
         chromium.display()
     );
     let expected = json_figures(&statement);
+    assert!(
+        expected.contains_key("partnerName"),
+        "the demo's usage files name the partner"
+    );
     let shown = figures_in(&dom);
     let mut seen = BTreeSet::new();
     for (key, exact, text) in &shown {

@@ -59,6 +59,10 @@ table.totals tr.key td { font-weight: bold; }
 table.small { font-size: 7.5pt; }
 table.small td.num { white-space: normal; word-break: break-all; width: 19%; }
 tr.sub td { color: #444; }
+.name { font-family: system-ui, "DejaVu Sans", sans-serif; font-size: 8pt; word-break: normal; }
+.domain { font-size: 7pt; color: #555; }
+td .id, dd .id { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 7pt;
+  color: #555; word-break: break-all; }
 tr.sub td.id { padding-left: 5mm; }
 figure { margin: 2mm 0 3mm; break-inside: avoid; }
 figure svg { width: 100%; height: auto; display: block; }
@@ -125,17 +129,36 @@ pub fn reason_text(code: &str) -> &'static str {
     }
 }
 
+/// A name above its id, or the id alone when the name is unknown; `key` is the name's
+/// `data-figure` (the JSON field it shows).
+pub(crate) fn named(name: &str, key: &str, id: &str) -> String {
+    if name.is_empty() {
+        escape(id)
+    } else {
+        format!(
+            "<b class=\"name\" data-figure=\"{}\">{}</b><br><span class=\"id\">{}</span>",
+            escape(key),
+            escape(name),
+            escape(id)
+        )
+    }
+}
+
 /// The header rows naming a statement's scope (one customer, one reseller), if it has one.
 fn scope_rows(scope: &pec_ledger::statement::StatementScope) -> String {
     let mut out = String::new();
     if let Some(c) = &scope.customer_id {
-        let _ = write!(out, "<dt>Customer</dt><dd>{}</dd>", escape(c));
+        let _ = write!(
+            out,
+            "<dt>Customer</dt><dd>{}</dd>",
+            named(&scope.customer_name, "scope.customerName", c)
+        );
     }
     if let Some(r) = &scope.reseller_mpn_id {
         let _ = write!(
             out,
             "<dt>Reseller (Tier 2 MPN ID)</dt><dd>{}</dd>",
-            escape(r)
+            named(&scope.reseller_name, "scope.resellerName", r)
         );
     }
     out
@@ -158,7 +181,11 @@ pub fn render_html(s: &Statement) -> String {
         h,
         "<title>PEC statement {} — {}</title>",
         escape(&s.month),
-        escape(&s.partner_id)
+        escape(if s.partner_name.is_empty() {
+            &s.partner_id
+        } else {
+            &s.partner_name
+        })
     );
     let _ = writeln!(
         h,
@@ -167,11 +194,19 @@ pub fn render_html(s: &Statement) -> String {
     let _ = write!(
         h,
         "<header>\n<h1>Partner Earned Credit statement — {}</h1>\n<dl class=\"meta\">\
-         <dt>Partner</dt><dd data-figure=\"partnerId\">{}</dd>\
+         <dt>Partner</dt><dd>{}<span class=\"id\" data-figure=\"partnerId\">{}</span></dd>\
          <dt>Month (usage dates)</dt><dd data-figure=\"month\">{}</dd>\
          <dt>As of</dt><dd data-figure=\"asOf\">{}</dd>{}\
          <dt>Currencies</dt><dd>{}</dd></dl>\n</header>\n",
         escape(&month_title),
+        if s.partner_name.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<b class=\"name\" data-figure=\"partnerName\">{}</b><br>",
+                escape(&s.partner_name)
+            )
+        },
         escape(&s.partner_id),
         escape(&s.month),
         escape(&as_of),
@@ -338,7 +373,11 @@ fn currency_section(h: &mut String, c: &CurrencyStatement, month: Option<Month>)
                 let _ = writeln!(
                     h,
                     "<tr class=\"sub\"><td class=\"id\">{}</td>{}</tr>",
-                    escape(&cu.customer_id),
+                    named(
+                        &cu.customer_name,
+                        &key(&format!("{base}.customers.{}.customerName", cu.customer_id)),
+                        &cu.customer_id
+                    ),
                     cells(
                         &format!("{base}.customers.{}", cu.customer_id),
                         cu.earned_credit,
@@ -417,16 +456,36 @@ fn customers_table(h: &mut String, c: &CurrencyStatement) {
             let base = format!("{}.customers.{}", c.currency, cu.customer_id);
             let _ = writeln!(
                 h,
-                "<tr><td class=\"id\"><b>{}</b><br>Tier 2: {}</td>{}</tr>",
-                escape(&cu.customer_id),
-                escape(cu.tier2_mpn_id.as_deref().unwrap_or("direct")),
+                "<tr><td class=\"id\">{}{}<br>Tier 2: {}</td>{}</tr>",
+                named(
+                    &cu.customer_name,
+                    &format!("{base}.customerName"),
+                    &cu.customer_id
+                ),
+                if cu.customer_domain.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "<br><span class=\"domain\" data-figure=\"{}\">{}</span>",
+                        escape(&format!("{base}.customerDomain")),
+                        escape(&cu.customer_domain)
+                    )
+                },
+                reseller(cu, &base),
                 totals_cells(&format!("{base}.totals"), &cu.totals, columns)
             );
             for su in &cu.subscriptions {
                 let _ = writeln!(
                     h,
                     "<tr class=\"sub\"><td class=\"id\">{}</td>{}</tr>",
-                    escape(&su.subscription_id),
+                    named(
+                        &su.subscription_name,
+                        &format!(
+                            "{base}.subscriptions.{}.subscriptionName",
+                            su.subscription_id
+                        ),
+                        &su.subscription_id
+                    ),
                     totals_cells(
                         &format!("{base}.subscriptions.{}.totals", su.subscription_id),
                         &su.totals,
@@ -436,6 +495,20 @@ fn customers_table(h: &mut String, c: &CurrencyStatement) {
             }
         }
         h.push_str("</tbody></table>\n");
+    }
+}
+
+/// A customer's reseller: its name and MPN ID, the MPN ID alone, or "direct".
+pub(crate) fn reseller(cu: &pec_ledger::statement::CustomerTotals, base: &str) -> String {
+    match cu.tier2_mpn_id.as_deref() {
+        None => "direct".to_string(),
+        Some(mpn) if cu.reseller_name.is_empty() => escape(mpn),
+        Some(mpn) => format!(
+            "<span class=\"name\" data-figure=\"{}\">{}</span> ({})",
+            escape(&format!("{base}.resellerName")),
+            escape(&cu.reseller_name),
+            escape(mpn)
+        ),
     }
 }
 

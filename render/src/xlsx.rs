@@ -268,7 +268,11 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
     };
     let mut properties = DocProperties::new()
         .set_title(format!("PEC statement {}", s.month))
-        .set_subject(format!("Partner {}{scope}", s.partner_id));
+        .set_subject(if s.partner_name.is_empty() {
+            format!("Partner {}{scope}", s.partner_id)
+        } else {
+            format!("Partner {} ({}){scope}", s.partner_name, s.partner_id)
+        });
     if let Some(t) = excel_datetime(s.as_of) {
         properties = properties.set_creation_datetime(&t);
     }
@@ -280,7 +284,8 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
         &mut styles,
         SHEETS[0],
         &with_totals(&[
-            ("Partner", 38.0),
+            ("Partner", 28.0),
+            ("Partner ID", 38.0),
             ("Month", 9.0),
             ("As of (UTC)", 20.0),
             ("Currency", 9.0),
@@ -288,11 +293,12 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
     )?;
     for c in &s.currencies {
         sh.next_row();
-        sh.text(0, &s.partner_id)?;
-        sh.month(1, &s.month)?;
-        sh.datetime(2, s.as_of)?;
-        sh.text(3, &c.currency)?;
-        sh.totals(4, &c.totals)?;
+        sh.text(0, &s.partner_name)?;
+        sh.text(1, &s.partner_id)?;
+        sh.month(2, &s.month)?;
+        sh.datetime(3, s.as_of)?;
+        sh.text(4, &c.currency)?;
+        sh.totals(5, &c.totals)?;
     }
     sh.finish()?;
 
@@ -329,7 +335,10 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
         SHEETS[3],
         &with_totals(&[
             ("Currency", 9.0),
-            ("Customer", 38.0),
+            ("Customer", 28.0),
+            ("Domain", 24.0),
+            ("Customer ID", 38.0),
+            ("Reseller", 20.0),
             ("Tier 2 MPN ID", 14.0),
         ]),
     )?;
@@ -337,9 +346,12 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
         for cu in &c.customers {
             sh.next_row();
             sh.text(0, &c.currency)?;
-            sh.text(1, &cu.customer_id)?;
-            sh.text(2, cu.tier2_mpn_id.as_deref().unwrap_or(""))?;
-            sh.totals(3, &cu.totals)?;
+            sh.text(1, &cu.customer_name)?;
+            sh.text(2, &cu.customer_domain)?;
+            sh.text(3, &cu.customer_id)?;
+            sh.text(4, &cu.reseller_name)?;
+            sh.text(5, cu.tier2_mpn_id.as_deref().unwrap_or(""))?;
+            sh.totals(6, &cu.totals)?;
         }
     }
     sh.finish()?;
@@ -350,9 +362,11 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
         SHEETS[4],
         &with_totals(&[
             ("Currency", 9.0),
-            ("Customer", 38.0),
+            ("Customer", 28.0),
+            ("Customer ID", 38.0),
             ("Tier 2 MPN ID", 14.0),
-            ("Subscription", 38.0),
+            ("Subscription", 28.0),
+            ("Subscription ID", 38.0),
         ]),
     )?;
     for c in &s.currencies {
@@ -360,10 +374,12 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
             for su in &cu.subscriptions {
                 sh.next_row();
                 sh.text(0, &c.currency)?;
-                sh.text(1, &cu.customer_id)?;
-                sh.text(2, cu.tier2_mpn_id.as_deref().unwrap_or(""))?;
-                sh.text(3, &su.subscription_id)?;
-                sh.totals(4, &su.totals)?;
+                sh.text(1, &cu.customer_name)?;
+                sh.text(2, &cu.customer_id)?;
+                sh.text(3, cu.tier2_mpn_id.as_deref().unwrap_or(""))?;
+                sh.text(4, &su.subscription_name)?;
+                sh.text(5, &su.subscription_id)?;
+                sh.totals(6, &su.totals)?;
             }
         }
     }
@@ -424,7 +440,8 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
         &[
             ("Currency", 9.0),
             ("Usage month", 12.0),
-            ("Customer", 38.0),
+            ("Customer", 28.0),
+            ("Customer ID", 38.0),
             ("Earned credit", 15.0),
             ("Lost credit", 15.0),
             ("Microsoft credit", 16.0),
@@ -436,10 +453,11 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
                 sh.next_row();
                 sh.text(0, &c.currency)?;
                 sh.month(1, &p.usage_month)?;
-                sh.text(2, &cu.customer_id)?;
-                sh.amount(3, cu.earned_credit)?;
-                sh.amount(4, cu.lost_credit)?;
-                sh.amount(5, cu.microsoft_credit)?;
+                sh.text(2, &cu.customer_name)?;
+                sh.text(3, &cu.customer_id)?;
+                sh.amount(4, cu.earned_credit)?;
+                sh.amount(5, cu.lost_credit)?;
+                sh.amount(6, cu.microsoft_credit)?;
             }
         }
     }

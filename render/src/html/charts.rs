@@ -363,7 +363,7 @@ pub(super) fn top_customers(h: &mut String, c: &CurrencyStatement) {
         .fold(0.0f64, f64::max);
     let _ = writeln!(
         h,
-        "<table><thead><tr><th>#</th><th>Customer</th><th>Tier 2 MPN ID</th>\
+        "<table><thead><tr><th>#</th><th>Customer</th><th>Reseller (Tier 2 MPN ID)</th>\
          <th class=\"num\">Lost credit ({cur})</th><th></th><th class=\"num\">Earned credit ({cur})</th></tr></thead><tbody>"
     );
     for (i, cu) in losers.iter().enumerate() {
@@ -379,8 +379,12 @@ pub(super) fn top_customers(h: &mut String, c: &CurrencyStatement) {
             "<tr><td>{}</td><td class=\"id\">{}</td><td class=\"id\">{}</td>{}\
              <td class=\"bar\"><svg viewBox=\"0 0 180 12\" preserveAspectRatio=\"none\" aria-hidden=\"true\"><rect x=\"0\" y=\"0\" width=\"180\" height=\"12\" fill=\"#f3f4f6\"/><rect x=\"0\" y=\"0\" width=\"{}\" height=\"12\" fill=\"{LOST_COLOUR}\"/></svg></td>{}</tr>",
             i + 1,
-            escape(&cu.customer_id),
-            escape(cu.tier2_mpn_id.as_deref().unwrap_or("direct")),
+            super::named(
+                &cu.customer_name,
+                &format!("{}.customers.{}.customerName", c.currency, cu.customer_id),
+                &cu.customer_id
+            ),
+            super::reseller(cu, &format!("{}.customers.{}", c.currency, cu.customer_id)),
             figure_cell(&format!("{base}.lostCredit"), &fmt_amount(cu.totals.lost_credit)),
             g(w),
             figure_cell(

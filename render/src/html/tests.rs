@@ -14,6 +14,23 @@ fn json_figures(v: &Value) -> BTreeMap<String, String> {
     out.insert("partnerId".into(), s(&v["partnerId"]));
     out.insert("month".into(), s(&v["month"]));
     out.insert("asOf".into(), s(&v["asOf"]));
+    // Names, where the JSON has them.
+    let name = |out: &mut BTreeMap<String, String>, key: String, x: &Value| {
+        if let Some(n) = x.as_str() {
+            out.insert(key, n.to_string());
+        }
+    };
+    name(&mut out, "partnerName".into(), &v["partnerName"]);
+    name(
+        &mut out,
+        "scope.customerName".into(),
+        &v["scope"]["customerName"],
+    );
+    name(
+        &mut out,
+        "scope.resellerName".into(),
+        &v["scope"]["resellerName"],
+    );
     let totals = |out: &mut BTreeMap<String, String>, base: String, t: &Value| {
         for (k, x) in t.as_object().unwrap() {
             out.insert(format!("{base}.{k}"), s(x));
@@ -30,8 +47,19 @@ fn json_figures(v: &Value) -> BTreeMap<String, String> {
         for cu in c["customers"].as_array().unwrap() {
             let base = format!("{cur}.customers.{}", s(&cu["customerId"]));
             totals(&mut out, format!("{base}.totals"), &cu["totals"]);
+            for f in ["customerName", "customerDomain", "resellerName"] {
+                name(&mut out, format!("{base}.{f}"), &cu[f]);
+            }
             for su in cu["subscriptions"].as_array().unwrap() {
                 let sub = format!("{base}.subscriptions.{}.totals", s(&su["subscriptionId"]));
+                name(
+                    &mut out,
+                    format!(
+                        "{base}.subscriptions.{}.subscriptionName",
+                        s(&su["subscriptionId"])
+                    ),
+                    &su["subscriptionName"],
+                );
                 totals(&mut out, sub, &su["totals"]);
             }
         }
@@ -46,6 +74,11 @@ fn json_figures(v: &Value) -> BTreeMap<String, String> {
                 out.insert(format!("{cur}.priorPeriodAdjustments.{m}.{f}"), s(&p[f]));
                 for cu in p["customers"].as_array().unwrap() {
                     let id = s(&cu["customerId"]);
+                    name(
+                        &mut out,
+                        format!("{cur}.priorPeriodAdjustments.{m}.customers.{id}.customerName"),
+                        &cu["customerName"],
+                    );
                     out.insert(
                         format!("{cur}.priorPeriodAdjustments.{m}.customers.{id}.{f}"),
                         s(&cu[f]),

@@ -56,26 +56,28 @@ fn amounts_are_typed_numbers_and_text_is_text() {
     let totals = part(&bytes, "xl/worksheets/sheet1.xml");
     // Row 1 is the header (shared strings), frozen.
     assert!(
-        cell(&totals, "H1").contains("t=\"s\""),
+        cell(&totals, "I1").contains("t=\"s\""),
         "{}",
-        cell(&totals, "H1")
+        cell(&totals, "I1")
     );
     assert!(totals.contains("state=\"frozen\""));
-    // H2 is earnedCredit: a numeric cell (no t="s"/"str"/"inlineStr") with the value rounded to
+    // I2 is earnedCredit: a numeric cell (no t="s"/"str"/"inlineStr") with the value rounded to
     // cents.
-    let earned = cell(&totals, "H2");
+    let earned = cell(&totals, "I2");
     assert!(!earned.contains(" t="), "numeric cell: {earned}");
     assert!(earned.contains("<v>27.34</v>"), "{earned}");
-    let lost = cell(&totals, "I2");
+    let lost = cell(&totals, "J2");
     assert!(lost.contains("<v>12</v>"), "{lost}");
-    // Partner and currency are strings; month and asOf are dates (numbers with a format).
+    // Partner name, id and currency are strings; month and asOf are dates (numbers with a
+    // format).
     assert!(cell(&totals, "A2").contains("t=\"s\""));
-    assert!(cell(&totals, "D2").contains("t=\"s\""));
+    assert!(cell(&totals, "B2").contains("t=\"s\""));
+    assert!(cell(&totals, "E2").contains("t=\"s\""));
     assert!(
-        cell(&totals, "B2").contains("<v>46266</v>"),
+        cell(&totals, "C2").contains("<v>46266</v>"),
         "2026-09-01 is serial 46266"
     );
-    assert!(!cell(&totals, "C2").contains(" t="));
+    assert!(!cell(&totals, "D2").contains(" t="));
     // One number format for amounts, one for rates, whatever the figures' decimals.
     let styles = part(&bytes, "xl/styles.xml");
     assert!(styles.contains("formatCode=\"#,##0.00\""));
@@ -259,4 +261,56 @@ fn an_empty_statement_has_every_sheet() {
     for name in SHEETS {
         assert!(workbook.contains(&format!("<sheet name=\"{name}\"")));
     }
+}
+
+#[test]
+fn names_lead_and_ids_stay_beside_them() {
+    let bytes = render_xlsx(&sample_statement()).unwrap();
+    let strings = shared_strings(&bytes);
+    let text_at = |sheet: &str, r: &str| -> String {
+        let c = cell(sheet, r);
+        let v = c
+            .split("<v>")
+            .nth(1)
+            .and_then(|v| v.split("</v>").next())
+            .unwrap_or_else(|| panic!("{r}: {c}"));
+        strings[v.parse::<usize>().unwrap()].clone()
+    };
+    let summary = part(&bytes, "xl/worksheets/sheet1.xml");
+    assert_eq!(text_at(&summary, "A1"), "Partner");
+    assert_eq!(text_at(&summary, "A2"), "Fabrikam CSP");
+    assert_eq!(
+        text_at(&summary, "B2"),
+        "7a3c0000-0000-4000-8000-000000000001"
+    );
+    let customers = part(&bytes, "xl/worksheets/sheet4.xml");
+    let row = |r: u32| -> Vec<String> {
+        ["B", "C", "D", "E", "F"]
+            .iter()
+            .map(|c| text_at(&customers, &format!("{c}{r}")))
+            .collect()
+    };
+    assert_eq!(
+        row(1),
+        [
+            "Customer",
+            "Domain",
+            "Customer ID",
+            "Reseller",
+            "Tier 2 MPN ID"
+        ]
+    );
+    assert_eq!(
+        row(2),
+        [
+            "Litware <Solutions> & Co",
+            "litware.onmicrosoft.com",
+            "<script>alert(\"x\")</script>&'",
+            "'=VanArsdel",
+            "'=HYPERLINK(\"evil\")"
+        ]
+    );
+    let subscriptions = part(&bytes, "xl/worksheets/sheet5.xml");
+    assert_eq!(text_at(&subscriptions, "E2"), "Production <EU>");
+    assert_eq!(text_at(&subscriptions, "F2"), "sub-<b>1</b>");
 }
