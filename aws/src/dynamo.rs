@@ -7,6 +7,7 @@
 //! sync-over-async bridge) ← one module per trait: `usage`, `snapshot`, `ledger`, `partners`;
 //! `format` checks which table layout the tables hold.
 
+mod alerts;
 mod codec;
 mod format;
 mod item;

@@ -82,6 +82,19 @@ pub fn customers_pk(partner: &str) -> String {
     format!("CUSTOMERS#{partner}")
 }
 
+/// A customer's alert watch (sort key: `-`).
+pub fn watch_pk(partner: &str, customer: &str) -> String {
+    format!("WATCH#{partner}#{customer}")
+}
+
+/// A partner's alerts (sort key: `{takenAt}#{alertId}`).
+pub fn alerts_pk(partner: &str) -> String {
+    format!("ALERTS#{partner}")
+}
+
+/// Alert events not sent yet (sort key: event id).
+pub const OUTBOX_PK: &str = "OUTBOX";
+
 /// The names a partner's usage files give its ids (sort key: `{kind}#{id}`).
 pub fn names_pk(partner: &str) -> String {
     format!("NAMES#{partner}")

@@ -187,6 +187,40 @@ CREATE TABLE IF NOT EXISTS names (
     PRIMARY KEY (partner_id, kind, id)
 ) WITHOUT ROWID;
 
+-- Access-lost alerts: each customer's watch (its newest snapshot and open alert, JSON), every
+-- alert as its latest event has it, and the events kept until they are sent (an outbox).
+CREATE TABLE IF NOT EXISTS alert_watches (
+    partner_id         TEXT NOT NULL,
+    customer_id        TEXT NOT NULL,
+    newest_taken_at    TEXT NOT NULL,
+    newest_snapshot_id TEXT NOT NULL,
+    watch              TEXT NOT NULL,
+    PRIMARY KEY (partner_id, customer_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id    TEXT PRIMARY KEY,
+    partner_id  TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    taken_at    TEXT NOT NULL,
+    alert       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_by_partner ON alerts (partner_id, taken_at);
+
+CREATE TABLE IF NOT EXISTS alert_outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id   TEXT NOT NULL UNIQUE,
+    partner_id TEXT NOT NULL,
+    event      TEXT NOT NULL,
+    sent_at    TEXT
+);
+
+CREATE TABLE IF NOT EXISTS alert_urls (
+    partner_id TEXT PRIMARY KEY,
+    url        TEXT NOT NULL,
+    set_at     TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS webhook_secrets (
     partner_id TEXT NOT NULL,
     secret     TEXT NOT NULL,

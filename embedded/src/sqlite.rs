@@ -9,6 +9,7 @@
 use crate::rows::{self, day, entry_from_row, head_from_row, parse_day, Writer};
 use crate::schema;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use pec_ledger::alerts::{Alert, AlertEvent, SnapshotPosition, Watch};
 use pec_ledger::ledger::{Entry, Head};
 use pec_ledger::names::{NameKind, Names};
 use pec_ledger::snapshot::Snapshot;
@@ -215,17 +216,7 @@ impl UsageStore for SqliteStore {
     fn names(&self, partner_id: &str) -> StoreResult<Names> {
         let conn = self.conn()?;
         let mut names = Names::default();
-        // A read-only database from before the table was added has no names.
-        let has_table: bool = conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'names'",
-                [],
-                |_| Ok(true),
-            )
-            .optional()
-            .map_err(backend)?
-            .unwrap_or(false);
-        if !has_table {
+        if !has_table(&conn, "names")? {
             return Ok(names);
         }
         let mut stmt = conn
@@ -342,35 +333,7 @@ impl SnapshotStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT digest FROM snapshots WHERE partner_id = ?1 AND snapshot_id = ?2",
-                params![snapshot.partner_id, snapshot.snapshot_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(backend)?;
-        let outcome = match existing {
-            Some(d) if d == digest => PutSnapshotOutcome::Duplicate,
-            Some(_) => PutSnapshotOutcome::Conflict,
-            None => {
-                tx.execute(
-                    "INSERT INTO snapshots (partner_id, snapshot_id, customer_id, taken_at, digest, snapshot, raw) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        snapshot.partner_id,
-                        snapshot.snapshot_id,
-                        snapshot.customer_id,
-                        ts(snapshot.taken_at),
-                        digest,
-                        to_json(snapshot)?,
-                        rows::deflate(raw)?
-                    ],
-                )
-                .map_err(backend)?;
-                PutSnapshotOutcome::Stored
-            }
-        };
+        let outcome = insert_snapshot(&tx, snapshot, digest, raw)?;
         tx.commit().map_err(backend)?;
         Ok(outcome)
     }
@@ -771,5 +734,258 @@ impl PartnerStore for SqliteStore {
             out.push(WebhookSecret { secret, added_at });
         }
         Ok(out)
+    }
+
+    fn set_alert_url(&self, partner_id: &str, url: Option<&str>) -> StoreResult<()> {
+        let conn = self.conn()?;
+        match url {
+            Some(url) => conn.execute(
+                "INSERT INTO alert_urls (partner_id, url, set_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (partner_id) DO UPDATE SET url = excluded.url, set_at = excluded.set_at",
+                params![partner_id, url, ts(Utc::now())],
+            ),
+            None => conn.execute(
+                "DELETE FROM alert_urls WHERE partner_id = ?1",
+                params![partner_id],
+            ),
+        }
+        .map(|_| ())
+        .map_err(backend)
+    }
+
+    fn alert_url(&self, partner_id: &str) -> StoreResult<Option<String>> {
+        let conn = self.conn()?;
+        if !has_table(&conn, "alert_urls")? {
+            return Ok(None);
+        }
+        conn.query_row(
+            "SELECT url FROM alert_urls WHERE partner_id = ?1",
+            params![partner_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)
+    }
+}
+
+/// Stores a snapshot unless its id was used before (the same content: `Duplicate`; other
+/// content: `Conflict`).
+fn insert_snapshot(
+    tx: &rusqlite::Transaction<'_>,
+    snapshot: &Snapshot,
+    digest: &str,
+    raw: &[u8],
+) -> StoreResult<PutSnapshotOutcome> {
+    let existing: Option<String> = tx
+        .query_row(
+            "SELECT digest FROM snapshots WHERE partner_id = ?1 AND snapshot_id = ?2",
+            params![snapshot.partner_id, snapshot.snapshot_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    Ok(match existing {
+        Some(d) if d == digest => PutSnapshotOutcome::Duplicate,
+        Some(_) => PutSnapshotOutcome::Conflict,
+        None => {
+            tx.execute(
+                "INSERT INTO snapshots (partner_id, snapshot_id, customer_id, taken_at, digest, snapshot, raw) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    snapshot.partner_id,
+                    snapshot.snapshot_id,
+                    snapshot.customer_id,
+                    ts(snapshot.taken_at),
+                    digest,
+                    to_json(snapshot)?,
+                    rows::deflate(raw)?
+                ],
+            )
+            .map_err(backend)?;
+            PutSnapshotOutcome::Stored
+        }
+    })
+}
+
+/// Whether the database has a table (a read-only database of an earlier release may lack the
+/// newer ones: read as empty).
+fn has_table(conn: &Connection, name: &str) -> StoreResult<bool> {
+    conn.query_row(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        params![name],
+        |_| Ok(true),
+    )
+    .optional()
+    .map_err(backend)
+    .map(|found| found.unwrap_or(false))
+}
+
+impl AlertStore for SqliteStore {
+    fn watch(&self, partner_id: &str, customer_id: &str) -> StoreResult<Watch> {
+        let conn = self.conn()?;
+        if !has_table(&conn, "alert_watches")? {
+            return Ok(Watch::default());
+        }
+        let watch: Option<String> = conn
+            .prepare_cached(
+                "SELECT watch FROM alert_watches WHERE partner_id = ?1 AND customer_id = ?2",
+            )
+            .map_err(backend)?
+            .query_row(params![partner_id, customer_id], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        watch
+            .map(|w| from_json(&w))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    fn snapshot_at(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+        position: &SnapshotPosition,
+    ) -> StoreResult<Option<Snapshot>> {
+        let conn = self.conn()?;
+        let snapshot: Option<String> = conn
+            .prepare_cached(
+                "SELECT snapshot FROM snapshots WHERE partner_id = ?1 AND snapshot_id = ?2 \
+                 AND customer_id = ?3 AND taken_at = ?4",
+            )
+            .map_err(backend)?
+            .query_row(
+                params![
+                    partner_id,
+                    position.snapshot_id,
+                    customer_id,
+                    ts(position.taken_at)
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        snapshot.map(|s| from_json(&s)).transpose()
+    }
+
+    fn put_snapshot_watched(
+        &self,
+        snapshot: &Snapshot,
+        digest: &str,
+        raw: &[u8],
+        expected: &Watch,
+        next: &Watch,
+        events: &[AlertEvent],
+    ) -> StoreResult<Option<PutSnapshotOutcome>> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let kept: Option<(String, String)> = tx
+            .query_row(
+                "SELECT newest_taken_at, newest_snapshot_id FROM alert_watches \
+                 WHERE partner_id = ?1 AND customer_id = ?2",
+                params![snapshot.partner_id, snapshot.customer_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        let expected_newest = expected
+            .newest
+            .as_ref()
+            .map(|n| (ts(n.taken_at), n.snapshot_id.clone()));
+        if kept != expected_newest {
+            return Ok(None);
+        }
+        let outcome = insert_snapshot(&tx, snapshot, digest, raw)?;
+        if outcome == PutSnapshotOutcome::Stored {
+            if let Some(newest) = &next.newest {
+                tx.execute(
+                    "INSERT INTO alert_watches (partner_id, customer_id, newest_taken_at, newest_snapshot_id, watch) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (partner_id, customer_id) DO UPDATE SET \
+                     newest_taken_at = excluded.newest_taken_at, newest_snapshot_id = excluded.newest_snapshot_id, \
+                     watch = excluded.watch",
+                    params![
+                        snapshot.partner_id,
+                        snapshot.customer_id,
+                        ts(newest.taken_at),
+                        newest.snapshot_id,
+                        to_json(next)?
+                    ],
+                )
+                .map_err(backend)?;
+            }
+            for e in events {
+                let a = &e.alert;
+                tx.execute(
+                    "INSERT INTO alerts (alert_id, partner_id, customer_id, taken_at, alert) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (alert_id) DO UPDATE SET alert = excluded.alert",
+                    params![a.alert_id, a.partner_id, a.customer_id, ts(a.taken_at), to_json(a)?],
+                )
+                .map_err(backend)?;
+                tx.execute(
+                    "INSERT INTO alert_outbox (event_id, partner_id, event) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (event_id) DO NOTHING",
+                    params![e.event_id, e.partner_id, to_json(e)?],
+                )
+                .map_err(backend)?;
+            }
+        }
+        tx.commit().map_err(backend)?;
+        Ok(Some(outcome))
+    }
+
+    fn alerts(&self, partner_id: &str) -> StoreResult<Vec<Alert>> {
+        let conn = self.conn()?;
+        if !has_table(&conn, "alerts")? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT alert FROM alerts WHERE partner_id = ?1 ORDER BY taken_at DESC, alert_id",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![partner_id], |r| r.get::<_, String>(0))
+            .map_err(backend)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(from_json(&row.map_err(backend)?)?);
+        }
+        Ok(out)
+    }
+
+    fn pending_alert_events(
+        &self,
+        partner_id: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<AlertEvent>> {
+        let conn = self.conn()?;
+        if !has_table(&conn, "alert_outbox")? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT event FROM alert_outbox WHERE sent_at IS NULL \
+                 AND (?1 IS NULL OR partner_id = ?1) ORDER BY seq LIMIT ?2",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![partner_id, limit as i64], |r| r.get::<_, String>(0))
+            .map_err(backend)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(from_json(&row.map_err(backend)?)?);
+        }
+        Ok(out)
+    }
+
+    fn alert_event_sent(&self, event_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        self.conn()?
+            .execute(
+                "UPDATE alert_outbox SET sent_at = ?2 WHERE event_id = ?1 AND sent_at IS NULL",
+                params![event_id, ts(at)],
+            )
+            .map(|_| ())
+            .map_err(backend)
     }
 }

@@ -540,6 +540,50 @@ impl PreparedAccess<'_> {
     }
 }
 
+/// Whether one snapshot, at its `takenAt`, gives eligible access to a resource for a usage line
+/// with these MPN IDs: `None` when one assignment it lists meets R3–R6 as [`day_coverage`]
+/// applies them (scope, eligible role, permanent, AOBO or a matching Partner Admin Link); else
+/// the reason, chosen as settlement chooses it — the first of `PAL_MISSING`,
+/// `ROLE_NOT_ELIGIBLE`, `NOT_PERMANENT` that an assignment failing only that criterion would
+/// have met, else `NO_ACCESS`. `resource_key` is normalised.
+pub fn snapshot_coverage(
+    snapshot: &Snapshot,
+    roles: &RoleTable,
+    resource_key: &str,
+    mpn_id: &str,
+    tier2_mpn_id: &str,
+) -> Option<LossReason> {
+    let mut single = 0u8;
+    for a in &snapshot.assignments {
+        if !ids::scope_covers(&ids::normalize_resource_id(&a.scope), resource_key) {
+            continue;
+        }
+        let mut fails = 0;
+        if !pal_ok(a, mpn_id, tier2_mpn_id) {
+            fails |= FAILS_PAL;
+        }
+        if !role_eligible(a, roles) {
+            fails |= FAILS_ROLE;
+        }
+        if !is_permanent(a) {
+            fails |= FAILS_PERMANENT;
+        }
+        if fails == 0 {
+            return None;
+        }
+        if fails.count_ones() == 1 {
+            single |= fails;
+        }
+    }
+    Some(
+        SINGLE_FAILURES
+            .iter()
+            .find(|(bit, _)| single & bit != 0)
+            .map(|(_, reason)| *reason)
+            .unwrap_or(LossReason::NoAccess),
+    )
+}
+
 /// Criteria an assignment fails, as bits; 0 is eligible.
 const FAILS_PAL: u8 = 1;
 const FAILS_ROLE: u8 = 2;

@@ -1,14 +1,15 @@
 //! Taking inputs in: usage files (SPEC 3.1) into staged, then current, usage; snapshots (SPEC
 //! 3.2) into the snapshot store. All or nothing: a rejected input leaves no trace.
 
+use crate::alerts::{self, AlertEvent, EventType, Seen, SnapshotPosition, Watch};
 use crate::config::Config;
 use crate::ledger::ResourceDayKey;
 use crate::products::{rule_ineligibility, with_overrides};
 use crate::reasons::IneligibleReason;
-use crate::snapshot::{parse_snapshot, PathError, MAX_SNAPSHOT_BYTES};
+use crate::snapshot::{parse_snapshot, PathError, Snapshot, MAX_SNAPSHOT_BYTES};
 use crate::store::{
-    add_product, CommitOutcome, ProductAmount, PutSnapshotOutcome, SnapshotStore, StoreError,
-    UploadRecord, UsageAggregate, UsageKey, UsageStore,
+    add_product, AlertStore, CommitOutcome, ProductAmount, PutSnapshotOutcome, SnapshotStore,
+    StoreError, UploadRecord, UsageAggregate, UsageKey, UsageStore,
 };
 use crate::usage::{read_usage_rows, ReadOptions, RowError, UsageLine, UsageLineView};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -462,7 +463,174 @@ pub fn post_snapshot<S: SnapshotStore + ?Sized>(
     now: DateTime<Utc>,
 ) -> Result<SnapshotReceipt, StoreError> {
     let mut customer_id = String::new();
-    let receipt = store_snapshot(store, partner_id, body, now, &mut customer_id)?;
+    let receipt = store_snapshot(
+        partner_id,
+        body,
+        now,
+        &mut customer_id,
+        &mut |snapshot, digest| store.put_snapshot(snapshot, digest, body),
+    )?;
+    log_snapshot(partner_id, &customer_id, &receipt);
+    Ok(receipt)
+}
+
+/// A snapshot's receipt and the alert events its arrival raised (already stored, to be sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedReceipt {
+    pub receipt: SnapshotReceipt,
+    pub events: Vec<AlertEvent>,
+}
+
+/// How many times a snapshot's alert watch is worked out again when another snapshot of the
+/// same customer was stored meanwhile.
+const WATCH_ATTEMPTS: usize = 8;
+
+/// [`post_snapshot`] that also watches the customer's access ([`crate::alerts`]): when the
+/// snapshot is the customer's newest, it is compared with the one before, and the alert events
+/// this raises are stored with the snapshot, in one transaction, to be sent after. A duplicate
+/// or an older snapshot raises nothing.
+pub fn post_snapshot_watched<S: SnapshotStore + AlertStore + UsageStore + ?Sized>(
+    store: &S,
+    config: &Config,
+    partner_id: &str,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<WatchedReceipt, StoreError> {
+    let roles = config.role_table();
+    let mut customer_id = String::new();
+    let mut raised = Vec::new();
+    let receipt = store_snapshot(
+        partner_id,
+        body,
+        now,
+        &mut customer_id,
+        &mut |snapshot, digest| {
+            for _ in 0..WATCH_ATTEMPTS {
+                let watch = store.watch(&snapshot.partner_id, &snapshot.customer_id)?;
+                let (next, events) = watched(store, config, &roles, snapshot, &watch, now)?;
+                match store.put_snapshot_watched(snapshot, digest, body, &watch, &next, &events)? {
+                    Some(outcome) => {
+                        if outcome == PutSnapshotOutcome::Stored {
+                            raised = events;
+                        }
+                        return Ok(outcome);
+                    }
+                    None => continue,
+                }
+            }
+            Err(StoreError::Backend(format!(
+                "customer {}'s snapshots kept arriving while this one was stored; post it again",
+                snapshot.customer_id
+            )))
+        },
+    )?;
+    log_snapshot(partner_id, &customer_id, &receipt);
+    for e in &raised {
+        tracing::warn!(
+            event_id = %e.event_id,
+            alert_id = %e.alert.alert_id,
+            partner_id = %e.partner_id,
+            customer_id = %e.alert.customer_id,
+            resources = e.alert.resources.len(),
+            "{}",
+            e.event_type.as_str()
+        );
+    }
+    Ok(WatchedReceipt {
+        receipt,
+        events: raised,
+    })
+}
+
+/// The customer's watch after `snapshot`, and the events it raises.
+fn watched<S: SnapshotStore + AlertStore + UsageStore + ?Sized>(
+    store: &S,
+    config: &Config,
+    roles: &crate::roles::RoleTable,
+    snapshot: &Snapshot,
+    watch: &Watch,
+    now: DateTime<Utc>,
+) -> Result<(Watch, Vec<AlertEvent>), StoreError> {
+    let (p, c) = (&snapshot.partner_id, &snapshot.customer_id);
+    let here = SnapshotPosition::of(snapshot);
+    // The snapshot before this one: the watch's newest, or, for a customer not watched yet
+    // (snapshots stored by an earlier release), the newest stored.
+    let mut watch = watch.clone();
+    let previous = match &watch.newest {
+        Some(n) if *n >= here => return Ok((watch, Vec::new())),
+        Some(n) => store.snapshot_at(p, c, n)?,
+        None => {
+            let mut newest: Option<Snapshot> = None;
+            store.for_each_snapshot(p, c, &mut |s| {
+                if SnapshotPosition::of(&s) != here {
+                    newest = Some(s);
+                }
+                Ok(())
+            })?;
+            if let Some(n) = &newest {
+                if SnapshotPosition::of(n) > here {
+                    watch.newest = Some(SnapshotPosition::of(n));
+                    return Ok((watch, Vec::new()));
+                }
+            }
+            newest
+        }
+    };
+    let (from, through) = alerts::window(snapshot.taken_at);
+    let usage = usage_between(store, p, c, from, through)?;
+    let mut observed = alerts::observe(
+        &Seen {
+            snapshot,
+            previous: previous.as_ref(),
+            usage: &usage,
+            watch: &watch,
+            now,
+        },
+        config,
+        roles,
+    );
+    for e in &mut observed.events {
+        if e.event_type != EventType::AccessRestored {
+            continue;
+        }
+        let Some(first) = e.alert.resources.iter().map(|r| r.last_covered_at).min() else {
+            continue;
+        };
+        let mut history = Vec::new();
+        store.for_each_snapshot(p, c, &mut |s| {
+            if SnapshotPosition::of(&s) < here {
+                history.push(s);
+            }
+            Ok(())
+        })?;
+        let usage = usage_between(store, p, c, first.date_naive(), through)?;
+        e.alert.resource_days_lost =
+            alerts::resource_days_lost(&e.alert, &history, snapshot, &usage, config, roles);
+    }
+    Ok((observed.watch, observed.events))
+}
+
+/// A customer's current usage on the dates from `from` through `through`.
+fn usage_between<S: UsageStore + ?Sized>(
+    store: &S,
+    partner_id: &str,
+    customer_id: &str,
+    from: NaiveDate,
+    through: NaiveDate,
+) -> Result<Vec<UsageAggregate>, StoreError> {
+    let mut out = Vec::new();
+    let mut d = from;
+    while d <= through {
+        out.extend(store.current_usage(partner_id, customer_id, d)?);
+        match d.succ_opt() {
+            Some(next) => d = next,
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+fn log_snapshot(partner_id: &str, customer_id: &str, receipt: &SnapshotReceipt) {
     tracing::info!(
         snapshot_id = receipt.snapshot_id.as_deref().unwrap_or(""),
         partner_id = %partner_id.trim().to_ascii_lowercase(),
@@ -472,16 +640,16 @@ pub fn post_snapshot<S: SnapshotStore + ?Sized>(
         "access snapshot {}",
         receipt.status.as_str()
     );
-    Ok(receipt)
 }
 
-/// [`post_snapshot`] without the log event; `customer_id` is set once the body parses.
-fn store_snapshot<S: SnapshotStore + ?Sized>(
-    store: &S,
+/// A snapshot validated and handed to `put`, without the log event; `customer_id` is set once
+/// the body parses.
+fn store_snapshot(
     partner_id: &str,
     body: &[u8],
     now: DateTime<Utc>,
     customer_id: &mut String,
+    put: &mut dyn FnMut(&Snapshot, &str) -> Result<PutSnapshotOutcome, StoreError>,
 ) -> Result<SnapshotReceipt, StoreError> {
     if body.len() > MAX_SNAPSHOT_BYTES {
         return Ok(SnapshotReceipt {
@@ -533,7 +701,7 @@ fn store_snapshot<S: SnapshotStore + ?Sized>(
         });
     }
     let digest = snapshot.content_digest();
-    let status = match store.put_snapshot(&snapshot, &digest, body)? {
+    let status = match put(&snapshot, &digest)? {
         PutSnapshotOutcome::Stored => SnapshotStatus::Accepted,
         PutSnapshotOutcome::Duplicate => SnapshotStatus::Duplicate,
         PutSnapshotOutcome::Conflict => {

@@ -17,13 +17,13 @@ const SNAPSHOT_CHUNK: usize = 300 * 1024;
 /// Pieces of one snapshot: they are written in one transaction (4 MB at most).
 const MAX_SNAPSHOT_CHUNKS: usize = 12;
 
-fn gzip(data: &[u8]) -> StoreResult<Vec<u8>> {
+pub(super) fn gzip(data: &[u8]) -> StoreResult<Vec<u8>> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(data).map_err(backend)?;
     enc.finish().map_err(backend)
 }
 
-fn gunzip(data: &[u8]) -> StoreResult<Vec<u8>> {
+pub(super) fn gunzip(data: &[u8]) -> StoreResult<Vec<u8>> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(data)
         .read_to_end(&mut out)
@@ -32,47 +32,13 @@ fn gunzip(data: &[u8]) -> StoreResult<Vec<u8>> {
 }
 
 impl DynamoStore {
-    /// Snapshots of a query over a customer's snapshot items, pieces joined.
-    fn read_snapshots(
-        &self,
-        q: &Query,
-        visit: &mut dyn FnMut(Snapshot) -> StoreResult<()>,
-    ) -> StoreResult<()> {
-        // Pieces of one snapshot are adjacent (sort key: takenAt, snapshotId, piece).
-        let mut pending: Vec<u8> = Vec::new();
-        let mut have = 0u32;
-        self.query_each(q, &mut |i| {
-            let chunks = get_n(i, "chunks")?;
-            match i.get("data") {
-                Some(AttributeValue::B(b)) => pending.extend_from_slice(b.as_ref()),
-                _ => return Err(corrupt("snapshot item without data")),
-            }
-            have += 1;
-            if have >= chunks {
-                let json = gunzip(&pending)?;
-                pending.clear();
-                have = 0;
-                visit(serde_json::from_slice(&json).map_err(corrupt)?)?;
-            }
-            Ok(())
-        })?;
-        if have > 0 {
-            return Err(corrupt("a snapshot's pieces are incomplete"));
-        }
-        Ok(())
-    }
-}
-
-impl SnapshotStore for DynamoStore {
-    /// The normalised snapshot, gzip-compressed, in one item (or a few of ≤ 300 KB for very
-    /// large ones), written in one transaction with the `snapshotId` claim. The raw body is not
-    /// kept here: the webhook archives it in S3 under `snapshots/`.
-    fn put_snapshot(
+    /// The items of a snapshot's transaction: the `snapshotId` claim, the pieces and the
+    /// customer's snapshot count; and the claim's key.
+    pub(super) fn snapshot_writes(
         &self,
         snapshot: &Snapshot,
         digest: &str,
-        _raw: &[u8],
-    ) -> StoreResult<PutSnapshotOutcome> {
+    ) -> StoreResult<(String, Vec<TransactWriteItem>)> {
         let p = &snapshot.partner_id;
         let packed = gzip(to_json(snapshot)?.as_bytes())?;
         let chunks: Vec<&[u8]> = packed.chunks(SNAPSHOT_CHUNK).collect();
@@ -140,20 +106,78 @@ impl SnapshotStore for DynamoStore {
                 )
                 .build(),
         );
+        Ok((claim_pk, items))
+    }
+
+    /// After a transaction that did not go through: `Duplicate` or `Conflict` when the id was
+    /// claimed before, `None` when it was not (another condition failed).
+    pub(super) async fn claimed(
+        &self,
+        claim_pk: &str,
+        digest: &str,
+    ) -> StoreResult<Option<PutSnapshotOutcome>> {
+        let existing = self.get_item(&self.state_table, claim_pk, ONE).await?;
+        existing
+            .map(|i| {
+                Ok(if get_s(&i, "digest")? == digest {
+                    PutSnapshotOutcome::Duplicate
+                } else {
+                    PutSnapshotOutcome::Conflict
+                })
+            })
+            .transpose()
+    }
+    /// Snapshots of a query over a customer's snapshot items, pieces joined.
+    pub(super) fn read_snapshots(
+        &self,
+        q: &Query,
+        visit: &mut dyn FnMut(Snapshot) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        // Pieces of one snapshot are adjacent (sort key: takenAt, snapshotId, piece).
+        let mut pending: Vec<u8> = Vec::new();
+        let mut have = 0u32;
+        self.query_each(q, &mut |i| {
+            let chunks = get_n(i, "chunks")?;
+            match i.get("data") {
+                Some(AttributeValue::B(b)) => pending.extend_from_slice(b.as_ref()),
+                _ => return Err(corrupt("snapshot item without data")),
+            }
+            have += 1;
+            if have >= chunks {
+                let json = gunzip(&pending)?;
+                pending.clear();
+                have = 0;
+                visit(serde_json::from_slice(&json).map_err(corrupt)?)?;
+            }
+            Ok(())
+        })?;
+        if have > 0 {
+            return Err(corrupt("a snapshot's pieces are incomplete"));
+        }
+        Ok(())
+    }
+}
+
+impl SnapshotStore for DynamoStore {
+    /// The normalised snapshot, gzip-compressed, in one item (or a few of ≤ 300 KB for very
+    /// large ones), written in one transaction with the `snapshotId` claim. The raw body is not
+    /// kept here: the webhook archives it in S3 under `snapshots/`.
+    fn put_snapshot(
+        &self,
+        snapshot: &Snapshot,
+        digest: &str,
+        _raw: &[u8],
+    ) -> StoreResult<PutSnapshotOutcome> {
+        let (claim_pk, items) = self.snapshot_writes(snapshot, digest)?;
+        let p = &snapshot.partner_id;
         self.block_on(async {
             let token = request_token(&["snapshot", p, &snapshot.snapshot_id, digest]);
             if self.transact(items, token).await? {
                 return Ok(PutSnapshotOutcome::Stored);
             }
-            let existing = self
-                .get_item(&self.state_table, &claim_pk, ONE)
+            self.claimed(&claim_pk, digest)
                 .await?
-                .ok_or_else(|| backend("snapshot write failed without a stored snapshot"))?;
-            Ok(if get_s(&existing, "digest")? == digest {
-                PutSnapshotOutcome::Duplicate
-            } else {
-                PutSnapshotOutcome::Conflict
-            })
+                .ok_or_else(|| backend("snapshot write failed without a stored snapshot"))
         })
     }
 

@@ -4,6 +4,7 @@
 
 pub mod block;
 
+use crate::alerts::{Alert, AlertEvent, SnapshotPosition, Watch};
 use crate::config::Config;
 use crate::ledger::{Entry, Head, ResourceDayKey};
 use crate::products::with_overrides;
@@ -283,6 +284,45 @@ pub trait SnapshotStore {
     }
 }
 
+/// Access-lost alerts: each customer's [`Watch`], the alerts, and the events kept until they are
+/// sent (an outbox: an event is stored with the snapshot that raised it, then sent, at least
+/// once).
+pub trait AlertStore {
+    /// The customer's watch ([`Watch::default`] before its first snapshot was watched).
+    fn watch(&self, partner_id: &str, customer_id: &str) -> StoreResult<Watch>;
+    /// One stored snapshot of the customer, by its position.
+    fn snapshot_at(
+        &self,
+        partner_id: &str,
+        customer_id: &str,
+        position: &SnapshotPosition,
+    ) -> StoreResult<Option<Snapshot>>;
+    /// [`SnapshotStore::put_snapshot`], and when the snapshot is stored, in the same transaction:
+    /// the customer's watch becomes `next`, each event's alert is kept as the event has it, and
+    /// the events are kept to be sent. Provided the watch's newest snapshot is still
+    /// `expected.newest`; otherwise nothing is written and the result is `None` (work it out
+    /// again).
+    fn put_snapshot_watched(
+        &self,
+        snapshot: &Snapshot,
+        digest: &str,
+        raw: &[u8],
+        expected: &Watch,
+        next: &Watch,
+        events: &[AlertEvent],
+    ) -> StoreResult<Option<PutSnapshotOutcome>>;
+    /// A partner's alerts, open and restored, newest first.
+    fn alerts(&self, partner_id: &str) -> StoreResult<Vec<Alert>>;
+    /// Events not sent yet, oldest first, at most `limit` (all partners, or one).
+    fn pending_alert_events(
+        &self,
+        partner_id: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<AlertEvent>>;
+    /// An event was sent (it leaves the outbox).
+    fn alert_event_sent(&self, event_id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
 /// Where replaying a customer's snapshots got to: the builder's state after its first
 /// `snapshots` snapshots in order, the last of them at `position`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -423,11 +463,26 @@ pub trait PartnerStore {
     fn add_secret(&self, partner_id: &str, secret: &WebhookSecret) -> StoreResult<()>;
     fn revoke_secret(&self, partner_id: &str, secret: &str) -> StoreResult<bool>;
     fn active_secrets(&self, partner_id: &str) -> StoreResult<Vec<WebhookSecret>>;
+    /// Where alerts of the partner are posted (`pec partner set-alert-url`); `None` clears it.
+    fn set_alert_url(&self, _partner_id: &str, _url: Option<&str>) -> StoreResult<()> {
+        Err(StoreError::Backend(
+            "this store sends alerts its own way (on AWS: the stack's SNS topic)".into(),
+        ))
+    }
+    fn alert_url(&self, _partner_id: &str) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// Everything the domain needs from storage.
-pub trait Store: UsageStore + SnapshotStore + LedgerStore + PartnerStore + Send + Sync {}
-impl<T: UsageStore + SnapshotStore + LedgerStore + PartnerStore + Send + Sync> Store for T {}
+pub trait Store:
+    UsageStore + SnapshotStore + AlertStore + LedgerStore + PartnerStore + Send + Sync
+{
+}
+impl<T: UsageStore + SnapshotStore + AlertStore + LedgerStore + PartnerStore + Send + Sync> Store
+    for T
+{
+}
 
 /// Objects kept as files: receipts, error reports, raw snapshots, statements. Keys are
 /// `/`-separated paths such as `receipts/{partnerId}/{uploadId}.json` (SPEC 6.3).
