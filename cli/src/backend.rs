@@ -103,7 +103,7 @@ impl Backend {
 }
 
 /// `DATA_DIR/config.json`, or the default configuration when there is none.
-fn load_config(data_dir: &Path) -> Result<Config, Failure> {
+pub(crate) fn load_config(data_dir: &Path) -> Result<Config, Failure> {
     let path = data_dir.join("config.json");
     match std::fs::read_to_string(&path) {
         Ok(text) => {

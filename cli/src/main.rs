@@ -23,12 +23,13 @@ macro_rules! say {
 
 mod backend;
 mod commands;
+mod deliver;
 mod progress;
 
 use backend::StoreKind;
 use commands::{
-    access, demo, explain, generate, partner, resources, serve, settle, statement, upgrade, usage,
-    verify,
+    access, alerts, demo, explain, generate, partner, resources, serve, settle, statement, upgrade,
+    usage, verify,
 };
 
 #[derive(Parser)]
@@ -82,7 +83,9 @@ enum Command {
     Verify,
     /// Upgrade the AWS tables to this release's table format (--store aws).
     Upgrade(upgrade::UpgradeArgs),
-    /// Partners' webhook secrets.
+    /// A partner's access-lost alerts.
+    Alerts(alerts::AlertsArgs),
+    /// Partners' webhook secrets and alert URLs.
     Partner {
         #[command(subcommand)]
         command: partner::PartnerCommand,
@@ -249,6 +252,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Verify => verify::run(&ctx),
         Command::Upgrade(args) => upgrade::run(&ctx, args),
         Command::Partner { command } => partner::run(&ctx, command),
+        Command::Alerts(args) => alerts::run(&ctx, args),
         Command::Generate(args) => generate::run(args),
         Command::Serve(_) | Command::Demo(_) if ctx.kind == StoreKind::Aws => Err(Failure::usage(
             "serve and demo work on the embedded store only (--store sqlite)",

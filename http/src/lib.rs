@@ -32,9 +32,12 @@ pub use statements::handle_statement_read;
 
 use auth::is_json_content_type;
 use chrono::{DateTime, Utc};
+use pec_ledger::config::Config;
 #[cfg(feature = "statements")]
 use pec_ledger::store::Store;
-use pec_ledger::store::{ObjectStore, PartnerStore, SnapshotStore, StoreError};
+use pec_ledger::store::{
+    AlertStore, ObjectStore, PartnerStore, SnapshotStore, StoreError, UsageStore,
+};
 pub use respond::error_response;
 use respond::{error, method_not_allowed, quoted};
 
@@ -115,22 +118,25 @@ pub fn allowed_method(path: &str) -> Option<&'static str> {
 pub fn handle<S: Store + ?Sized>(
     store: &S,
     archive: &dyn ObjectStore,
+    config: &Config,
     request: &HttpRequest,
     now: DateTime<Utc>,
 ) -> Result<HttpResponse, StoreError> {
     match route(&request.path) {
         Some(Route::Statement { .. }) => handle_statement_read(store, request, now),
-        _ => handle_snapshot_post(store, archive, request, now),
+        _ => handle_snapshot_post(store, archive, config, request, now),
     }
 }
 
 /// Handles a request for the webhook's routes, `POST …/access-snapshots` and `GET /openapi.json`
-/// (the access-webhook function); any other path is a 404. It needs the snapshots and the
-/// partners' secrets only: the AWS function that calls it links nothing of the ledger or of the
-/// statement renderers.
-pub fn handle_snapshot_post<S: SnapshotStore + PartnerStore + ?Sized>(
+/// (the access-webhook function); any other path is a 404. It needs the snapshots, the
+/// partners' secrets, and for alerts the watch and the customer's usage: the AWS function that
+/// calls it links nothing of the ledger or of the statement renderers. Alert events a snapshot
+/// raises are stored with it; the caller sends them ([`AlertStore::pending_alert_events`]).
+pub fn handle_snapshot_post<S: SnapshotStore + AlertStore + UsageStore + PartnerStore + ?Sized>(
     store: &S,
     archive: &dyn ObjectStore,
+    config: &Config,
     request: &HttpRequest,
     now: DateTime<Utc>,
 ) -> Result<HttpResponse, StoreError> {
@@ -145,6 +151,7 @@ pub fn handle_snapshot_post<S: SnapshotStore + PartnerStore + ?Sized>(
             snapshots::post_access_snapshot(
                 store,
                 archive,
+                config,
                 &normalize_partner(partner),
                 request,
                 now,

@@ -4,9 +4,12 @@ use crate::auth::{authenticate, header};
 use crate::respond::{error, path_details, quoted, receipt_response, unauthorized};
 use crate::{is_json_content_type, HttpRequest, HttpResponse, JSON, MAX_BODY_BYTES};
 use chrono::{DateTime, Utc};
-use pec_ledger::ingest::{post_snapshot, SnapshotStatus};
+use pec_ledger::config::Config;
+use pec_ledger::ingest::{post_snapshot_watched, SnapshotStatus};
 use pec_ledger::snapshot::parse_snapshot;
-use pec_ledger::store::{ObjectStore, PartnerStore, SnapshotStore, StoreError};
+use pec_ledger::store::{
+    AlertStore, ObjectStore, PartnerStore, SnapshotStore, StoreError, UsageStore,
+};
 use sha2::{Digest, Sha256};
 
 /// Longest identifier copied into an archive key part; longer ones are cut and suffixed with a
@@ -38,9 +41,12 @@ pub(crate) fn key_part(id: &str) -> String {
     part
 }
 
-pub(crate) fn post_access_snapshot<S: SnapshotStore + PartnerStore + ?Sized>(
+pub(crate) fn post_access_snapshot<
+    S: SnapshotStore + AlertStore + UsageStore + PartnerStore + ?Sized,
+>(
     store: &S,
     archive: &dyn ObjectStore,
+    config: &Config,
     partner: &str,
     request: &HttpRequest,
     now: DateTime<Utc>,
@@ -73,7 +79,8 @@ pub(crate) fn post_access_snapshot<S: SnapshotStore + PartnerStore + ?Sized>(
             "access snapshot request not authenticated");
         return Ok(unauthorized(reason));
     }
-    let receipt = post_snapshot(store, partner, body, now)?;
+    // Alerts it raises are stored with it, for the caller to send.
+    let receipt = post_snapshot_watched(store, config, partner, body, now)?.receipt;
     match receipt.status {
         SnapshotStatus::Accepted => {
             // The store has it; now the raw body goes to the archive. The same `now` parses

@@ -50,7 +50,14 @@ fn fixture() -> Fixture {
 
 impl Fixture {
     fn run(&self, request: &HttpRequest) -> HttpResponse {
-        handle(&self.store, &self.objects, request, self.now).unwrap()
+        handle(
+            &self.store,
+            &self.objects,
+            &Default::default(),
+            request,
+            self.now,
+        )
+        .unwrap()
     }
 
     fn archived(&self) -> Option<Vec<u8>> {

@@ -42,6 +42,6 @@ pub fn handle(
     now: DateTime<Utc>,
 ) -> Result<HttpApiResponse, Failure> {
     serve(event, |request| {
-        webhook::handle_snapshot_post(&aws.store, &aws.objects, request, now)
+        webhook::handle_snapshot_post(&aws.store, &aws.objects, &aws.config, request, now)
     })
 }

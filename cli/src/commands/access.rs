@@ -14,7 +14,7 @@ use pec_ledger::import::{
     detect_import_format, snapshot_from_role_assignments, ImportFormat, ImportOptions,
     PrincipalRule, PRINCIPAL_TYPES,
 };
-use pec_ledger::ingest::{post_snapshot, SnapshotReceipt, SnapshotStatus};
+use pec_ledger::ingest::{post_snapshot_watched, SnapshotReceipt, SnapshotStatus};
 use pec_ledger::snapshot::{AccessType, AssignmentType, PrincipalType};
 use std::path::{Path, PathBuf};
 
@@ -174,9 +174,46 @@ fn post(
     let partner = validate_partner(partner)?;
     // One byte past the limit is enough to reject a snapshot for its size.
     let body = read_input_at_most(file, pec_ledger::snapshot::MAX_SNAPSHOT_BYTES + 1)?;
-    let store = ctx.store()?;
-    let receipt = post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+    let receipt = post_watched(ctx, &partner, &body, now)?;
     snapshot_outcome(file, &receipt)
+}
+
+/// Stores a snapshot with the alerts it raises, then sends the partner's waiting alert events
+/// (the embedded store; on AWS the stack's functions publish them).
+fn post_watched(
+    ctx: &Context,
+    partner: &str,
+    body: &[u8],
+    now: Option<DateTime<Utc>>,
+) -> Result<SnapshotReceipt, Failure> {
+    let store = ctx.store()?;
+    let config = ctx.backend()?.config(&ctx.data_dir)?;
+    let watched =
+        post_snapshot_watched(store, &config, partner, body, now.unwrap_or_else(Utc::now))?;
+    for e in &watched.events {
+        say!(
+            "{} alert {}: customer {}, {} resource(s)",
+            e.event_type.as_str(),
+            e.alert.alert_id,
+            e.alert.customer_id,
+            e.alert.resources.len()
+        );
+    }
+    // A test hook: die between storing the snapshot (and its alert) and sending, as a crash
+    // would.
+    if std::env::var_os("PEC_TEST_CRASH_BEFORE_SENDING").is_some() {
+        std::process::exit(137);
+    }
+    if ctx.kind == crate::StoreKind::Sqlite {
+        let delivery = crate::deliver::deliver_pending(store, Some(partner))?;
+        if delivery.sent > 0 {
+            say!("sent {} alert event(s)", delivery.sent);
+        }
+        for f in &delivery.failures {
+            say!("warning: alert not sent yet (it stays queued): {f}");
+        }
+    }
+    Ok(watched.receipt)
 }
 
 /// `pec access import`.
@@ -242,9 +279,7 @@ fn import(ctx: &Context, args: ImportArgs) -> Result<ExitStatus, Failure> {
         match snapshot {
             Ok(snapshot) => {
                 let body = serde_json::to_vec_pretty(&snapshot).map_err(Failure::internal)?;
-                let store = ctx.store()?;
-                let mut receipt =
-                    post_snapshot(store, &partner, &body, now.unwrap_or_else(Utc::now))?;
+                let mut receipt = post_watched(ctx, &partner, &body, now)?;
                 if snapshot.assignments.is_empty() && receipt.status != SnapshotStatus::Rejected {
                     let w =
                         format!(

@@ -35,6 +35,18 @@ pub enum PartnerCommand {
         /// The partner's tenant id (a GUID).
         partner: String,
     },
+    /// Where `pec` POSTs the partner's alert events (access lost, access restored), signed with
+    /// its webhook secret; --clear stops sending (events wait in the outbox).
+    SetAlertUrl {
+        /// The partner's tenant id (a GUID).
+        partner: String,
+        /// An https:// URL (http:// only to this machine: localhost, 127.0.0.1, [::1]).
+        #[arg(required_unless_present = "clear", conflicts_with = "clear")]
+        url: Option<String>,
+        /// Stop sending: forget the partner's alert URL.
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 pub fn run(ctx: &Context, command: PartnerCommand) -> Result<ExitStatus, Failure> {
@@ -45,6 +57,24 @@ pub fn run(ctx: &Context, command: PartnerCommand) -> Result<ExitStatus, Failure
             generate,
             revoke,
         } => set_secret(ctx, &partner, secret, generate, revoke),
+        PartnerCommand::SetAlertUrl {
+            partner,
+            url,
+            clear: _,
+        } => {
+            let partner = validate_partner(&partner)?;
+            let url = url.map(|u| validate_alert_url(&u)).transpose()?;
+            let store = ctx.store()?;
+            store.set_alert_url(&partner, url.as_deref())?;
+            if url.is_some() && store.active_secrets(&partner)?.is_empty() {
+                say!(
+                    "warning: partner {partner} has no webhook secret to sign alerts with: they \
+                     wait until one is set (pec partner set-secret)"
+                );
+            }
+            print_json(&serde_json::json!({"partnerId": partner, "alertUrl": url}))?;
+            Ok(ExitStatus::Success)
+        }
         PartnerCommand::Secrets { partner } => {
             let partner = validate_partner(&partner)?;
             print_json(&listing(ctx, &partner, None)?)?;
@@ -159,4 +189,67 @@ fn set_secret(
     let shown = generate.then_some(secret.as_str());
     print_json(&listing(ctx, &partner, shown)?)?;
     Ok(ExitStatus::Success)
+}
+
+/// An alert URL: `https://`, or `http://` to this machine only (alerts carry figures).
+fn validate_alert_url(url: &str) -> Result<String, Failure> {
+    let u = url.trim();
+    let bad = |why: &str| Failure::usage(format!("URL {u:?}: {why}"));
+    let rest = if let Some(rest) = u.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = u.strip_prefix("http://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        let name = if host.starts_with('[') {
+            host.split(']')
+                .next()
+                .map(|h| format!("{h}]"))
+                .unwrap_or_default()
+        } else {
+            host.split(':').next().unwrap_or("").to_string()
+        };
+        if !matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]") {
+            return Err(bad(
+                "http:// is allowed only to this machine (localhost, 127.0.0.1, [::1]); use https://",
+            ));
+        }
+        rest
+    } else {
+        return Err(bad("must start with https:// (or http:// to this machine)"));
+    };
+    if rest.split(['/', '?', '#']).next().unwrap_or("").is_empty() {
+        return Err(bad("has no host"));
+    }
+    if u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains spaces or control characters"));
+    }
+    Ok(u.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_alert_url;
+
+    #[test]
+    fn alert_urls_are_https_or_local() {
+        for ok in [
+            "https://hooks.example.com/pec",
+            "http://127.0.0.1:9000/alerts",
+            "http://localhost/x",
+            "http://[::1]:8080/",
+        ] {
+            assert_eq!(validate_alert_url(ok).ok().as_deref(), Some(ok));
+        }
+        for bad in [
+            "http://example.com/x",
+            "ftp://x",
+            "hooks.example.com",
+            "https://",
+            "http://127.0.0.1.evil.com/",
+            "http://evil.com@127.0.0.1.x/",
+            "https://a b",
+        ] {
+            assert!(validate_alert_url(bad).is_err(), "{bad}");
+        }
+    }
 }

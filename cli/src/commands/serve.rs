@@ -36,6 +36,34 @@ const MAX_HEADERS: usize = 100;
 struct State {
     store: SqliteStore,
     objects: FileObjectStore,
+    config: pec_ledger::config::Config,
+    /// Wakes the alert sender after a snapshot post.
+    kick: std::sync::mpsc::SyncSender<()>,
+}
+
+/// How often waiting alert events are retried when nothing wakes the sender.
+const SEND_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Sends alert events from the outbox: after each snapshot post, and every [`SEND_INTERVAL`].
+fn alert_sender(state: Arc<State>, wake: std::sync::mpsc::Receiver<()>) {
+    loop {
+        match wake.recv_timeout(SEND_INTERVAL) {
+            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        while wake.try_recv().is_ok() {}
+        match crate::deliver::deliver_pending(&state.store, None) {
+            Ok(d) => {
+                if d.sent > 0 {
+                    say!("pec serve: sent {} alert event(s)", d.sent);
+                }
+                for f in &d.failures {
+                    say!("pec serve: alert not sent yet (it stays queued): {f}");
+                }
+            }
+            Err(f) => say!("pec serve: sending alerts: {}", f.message),
+        }
+    }
 }
 
 /// The arguments of `pec serve`.
@@ -55,10 +83,17 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> Result<ExitStatus, Failure> {
         .to_socket_addrs()
         .map_err(|e| Failure::usage(format!("--listen {listen:?} is not an address: {e}")))?
         .collect();
+    let (kick, wake) = std::sync::mpsc::sync_channel(1);
     let state = Arc::new(State {
         store: SqliteStore::open_dir(data_dir)?,
         objects: FileObjectStore::new(data_dir.join("objects")),
+        config: crate::backend::load_config(data_dir)?,
+        kick,
     });
+    {
+        let state = Arc::clone(&state);
+        std::thread::spawn(move || alert_sender(state, wake));
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -268,8 +303,18 @@ fn log(method: &str, path: &str, _query: &str, status: u16, started: Instant) {
 /// Calls the handler; a store failure or a panic is a 500 (logged, not shown to the client).
 fn respond(state: &State, request: &HttpRequest) -> HttpResponse {
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        handle(&state.store, &state.objects, request, Utc::now())
+        handle(
+            &state.store,
+            &state.objects,
+            &state.config,
+            request,
+            Utc::now(),
+        )
     }));
+    if request.method == "POST" {
+        // A snapshot may have raised alerts: wake the sender (a wake already pending will do).
+        let _ = state.kick.try_send(());
+    }
     match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => {
