@@ -183,7 +183,7 @@ def contract_problems(template, transformed):
             out.append(f"Globals.Function.{key} is {g.get(key)!r}, not {want!r}")
     env = set(g.get("Environment", {}).get("Variables", {}))
     want_env = {"PEC_LEDGER_TABLE", "PEC_STATE_TABLE", "PEC_BUCKET", "PEC_SECRETS_PREFIX",
-                "PEC_SETTLE_QUEUE_URL", "PEC_LOG"}
+                "PEC_SETTLE_QUEUE_URL", "PEC_ALERT_TOPIC_ARN", "PEC_LOG"}
     if env != want_env:
         out.append(f"Globals environment is {sorted(env)}, not {sorted(want_env)}")
     functions = {k for k, v in res.items() if v["Type"] == "AWS::Serverless::Function"}
@@ -200,6 +200,16 @@ def contract_problems(template, transformed):
         for prop in ("Environment", "Role", "Runtime", "Architectures", "Handler", "CodeUri"):
             if prop in res.get(fn, {}).get("Properties", {}):
                 out.append(f"{fn}: overrides {prop} (keep it in Globals / let SAM make the role)")
+    # Access-lost alerts: the webhook alone may publish, to the stack's topic, which is an output.
+    for fn in expected:
+        publishes = [st for p in res[fn]["Properties"].get("Policies", []) if isinstance(p, dict)
+                     for st in p.get("Statement", []) if "sns:Publish" in str(st.get("Action"))]
+        want = [{"Sid": "PublishAlerts", "Effect": "Allow", "Action": "sns:Publish",
+                 "Resource": {"Ref": "AlertTopic"}}] if fn == "AccessWebhookFunction" else []
+        if publishes != want:
+            out.append(f"{fn}: sns:Publish statements are {publishes}, not {want}")
+    if template.get("Outputs", {}).get("AlertTopicArn", {}).get("Value") != {"Ref": "AlertTopic"}:
+        out.append("no AlertTopicArn output of the AlertTopic")
     worker = res["NightlySettleWorkerFunction"]["Properties"]
     sqs = worker["Events"]["SettleShard"]["Properties"]
     if (sqs.get("BatchSize"), sqs.get("FunctionResponseTypes")) != (5, ["ReportBatchItemFailures"]):

@@ -140,6 +140,7 @@ fn run() -> Result<(), String> {
         secrets_prefix: format!("/pec-bench-{id}/webhook-secrets/"),
         settle_queue_url: String::new(),
         endpoint_url: Some(endpoint),
+        alert_topic_arn: None,
     };
     let clients = rt.block_on(Clients::new(&env));
     rt.block_on(provision::create_all(&env, &clients, None))?;

@@ -18,6 +18,9 @@ pub struct AwsEnv {
     pub settle_queue_url: String,
     /// `PEC_AWS_ENDPOINT_URL`: one endpoint for every client (tests against a local emulator).
     pub endpoint_url: Option<String>,
+    /// `PEC_ALERT_TOPIC_ARN`: the SNS topic access-lost alerts are published to (the access
+    /// webhook's; empty elsewhere).
+    pub alert_topic_arn: Option<String>,
 }
 
 pub const DEFAULT_SECRETS_PREFIX: &str = "/pec/webhook-secrets/";
@@ -53,6 +56,7 @@ impl AwsEnv {
                 .unwrap_or_else(|| DEFAULT_SECRETS_PREFIX.to_string()),
             settle_queue_url: get("PEC_SETTLE_QUEUE_URL").unwrap_or_default(),
             endpoint_url: get("PEC_AWS_ENDPOINT_URL").filter(|v| !v.is_empty()),
+            alert_topic_arn: get("PEC_ALERT_TOPIC_ARN").filter(|v| !v.trim().is_empty()),
         })
     }
 }
@@ -129,6 +133,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub sqs: aws_sdk_sqs::Client,
+    #[cfg(feature = "alerts")]
+    pub sns: aws_sdk_sns::Client,
     /// DynamoDB requests sent (every attempt, retries included).
     pub dynamodb_requests: RequestCounter,
 }
@@ -212,6 +218,8 @@ impl Clients {
             s3,
             ssm: aws_sdk_ssm::Client::new(shared),
             sqs: aws_sdk_sqs::Client::new(shared),
+            #[cfg(feature = "alerts")]
+            sns: aws_sdk_sns::Client::new(shared),
             dynamodb_requests: counter,
         }
     }

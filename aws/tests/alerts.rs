@@ -152,3 +152,173 @@ fn dynamo_store_alerts() {
     let env = common::setup();
     suite(&env.aws.store);
 }
+
+/// A signed API Gateway (payload 2.0) request posting `body` to the webhook.
+fn webhook_request(body: &[u8], now: DateTime<Utc>, msg_id: &str) -> Value {
+    use base64::Engine as _;
+    let ts = now.timestamp();
+    let sig = pec_ledger::webhook_secret::sign(SECRET, msg_id, ts, body).unwrap();
+    let path = format!("/v1/partners/{PARTNER}/access-snapshots");
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "POST /v1/partners/{partnerId}/access-snapshots",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": ts.to_string(),
+            "webhook-signature": sig
+        },
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com", "domainPrefix": "abc123",
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "192.0.2.1", "userAgent": "access-tool/1.0"},
+            "requestId": msg_id, "routeKey": "POST /v1/partners/{partnerId}/access-snapshots",
+            "stage": "$default", "time": "03/Sep/2026:06:06:00 +0000",
+            "timeEpoch": now.timestamp_millis()
+        },
+        "pathParameters": {"partnerId": PARTNER},
+        "body": base64::engine::general_purpose::STANDARD.encode(body),
+        "isBase64Encoded": true
+    })
+}
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// The access webhook function publishes the worked example's alert to the stack's SNS topic,
+/// with `partnerId` and `eventType` attributes a subscription can filter on; an alert stored by
+/// an invocation that died before publishing goes out with the next invocation, once.
+#[test]
+fn the_webhook_function_publishes_alerts_to_sns() {
+    use pec_aws::handlers::access_webhook;
+    use pec_ledger::store::{AlertStore, PartnerStore, WebhookSecret};
+    let env = common::setup();
+    let aws = &env.aws;
+    let rt = &env.rt;
+    let config = Config::default();
+    let now = t("2026-09-03T06:06:00Z");
+    aws.store
+        .add_secret(
+            PARTNER,
+            &WebhookSecret {
+                secret: SECRET.into(),
+                added_at: t("2026-09-01T00:00:00Z"),
+            },
+        )
+        .unwrap();
+    // An SQS queue subscribed to the topic, filtered on the partner: what a partner's
+    // subscription receives.
+    let topic = aws.env.alert_topic_arn.clone().expect("the test topic");
+    let queue = rt
+        .block_on(
+            aws.clients
+                .sqs
+                .create_queue()
+                .queue_name(format!("alerts-{}", uuid::Uuid::new_v4().simple()))
+                .send(),
+        )
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = rt
+        .block_on(
+            aws.clients
+                .sqs
+                .get_queue_attributes()
+                .queue_url(&queue)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .send(),
+        )
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    rt.block_on(
+        aws.clients
+            .sns
+            .subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(&queue_arn)
+            .attributes(
+                "FilterPolicy",
+                serde_json::json!({ "partnerId": [PARTNER] }).to_string(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let received = || -> Vec<Value> {
+        let out = rt
+            .block_on(
+                aws.clients
+                    .sqs
+                    .receive_message()
+                    .queue_url(&queue)
+                    .max_number_of_messages(10)
+                    .wait_time_seconds(1)
+                    .send(),
+            )
+            .unwrap();
+        out.messages
+            .unwrap_or_default()
+            .iter()
+            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+            .collect()
+    };
+
+    ingest_usage_file(
+        &aws.store,
+        &config,
+        PARTNER,
+        "daily-rated-usage.csv",
+        &example("daily-rated-usage.csv")[..],
+        now,
+    )
+    .unwrap();
+    let call_at = |body: &[u8], id: &str, now| {
+        let event = serde_json::from_value(webhook_request(body, now, id)).unwrap();
+        access_webhook::handle(aws, &event, now)
+            .unwrap()
+            .status_code
+    };
+    let call = |body: &[u8], id: &str| call_at(body, id, now);
+    for i in 0..5 {
+        assert_eq!(
+            call(&example(&format!("snapshot-{i}.json")), &format!("msg_{i}")),
+            202
+        );
+    }
+    assert!(received().is_empty(), "snapshots 0-4 publish nothing");
+    assert_eq!(call(&snapshot_5(), "msg_5"), 202);
+    let got = received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["MessageAttributes"]["partnerId"]["Value"], PARTNER);
+    assert_eq!(
+        got[0]["MessageAttributes"]["eventType"]["Value"],
+        "access-lost"
+    );
+    let event: Value = serde_json::from_str(got[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(event["type"], "access-lost");
+    assert_eq!(event["alert"]["creditAtStakePerDay"]["USD"], "4.66848");
+    assert_eq!(event["alert"]["resources"].as_array().unwrap().len(), 2);
+    assert!(aws.store.pending_alert_events(None, 10).unwrap().is_empty());
+
+    // An invocation that stored the restoring snapshot and its event, then died before
+    // publishing (the store call without the function around it): nothing is published...
+    let later = t("2026-09-04T09:01:00Z");
+    let stored = post_snapshot_watched(&aws.store, &config, PARTNER, &snapshot_6(), later).unwrap();
+    assert_eq!(stored.events.len(), 1);
+    assert!(received().is_empty());
+    // ...until the next invocation, here the tool's retry of the same snapshot (a duplicate).
+    assert_eq!(call_at(&snapshot_6(), "msg_6", later), 200);
+    let got = received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let event: Value = serde_json::from_str(got[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(event["type"], "access-restored");
+    assert_eq!(event["eventId"], stored.events[0].event_id.as_str());
+    assert!(aws.store.pending_alert_events(None, 10).unwrap().is_empty());
+    assert_eq!(call_at(&snapshot_6(), "msg_7", later), 200);
+    assert!(received().is_empty(), "published once");
+}

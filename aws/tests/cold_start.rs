@@ -78,6 +78,7 @@ fn no_request_before_the_first_invocation_then_one_configuration_and_one_format_
         secrets_prefix: "/pec-cold/".into(),
         settle_queue_url: String::new(),
         endpoint_url: Some(url),
+        alert_topic_arn: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

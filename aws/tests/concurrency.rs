@@ -193,6 +193,7 @@ fn a_settlement_that_loses_the_race_writes_nothing_twice() {
     post_all(aws, &inputs, t("2026-09-05T01:00:00Z")).unwrap();
     let direct = env.rt.block_on(pec_aws::Clients::new(&pec_aws::AwsEnv {
         endpoint_url: Some(common::endpoint()),
+        alert_topic_arn: None,
         ..aws.env.clone()
     }));
     let a = store_on(&env, &aws.clients);

@@ -95,6 +95,7 @@ fn format_1_tables_are_refused_then_upgraded_in_place() {
         secrets_prefix: format!("/pec-f1-{id}/webhook-secrets/"),
         settle_queue_url: String::new(),
         endpoint_url: Some(common::endpoint()),
+        alert_topic_arn: None,
     };
     let clients =
         Clients::for_lambda_with_settings(&env, &Default::default(), |k| std::env::var(k).ok())

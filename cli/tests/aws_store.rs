@@ -49,6 +49,7 @@ fn aws_target() -> Target {
         secrets_prefix: format!("/pec-cli-{id}/webhook-secrets/"),
         settle_queue_url: String::new(),
         endpoint_url: Some(endpoint.clone()),
+        alert_topic_arn: None,
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {

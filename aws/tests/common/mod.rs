@@ -60,6 +60,7 @@ fn setup_on(rt: tokio::runtime::Runtime, endpoint: &str, settings: &ClientSettin
         secrets_prefix: format!("/pec-test-{id}/webhook-secrets/"),
         settle_queue_url: String::new(),
         endpoint_url: Some(endpoint.to_string()),
+        alert_topic_arn: None,
     };
     let aws = rt.block_on(async {
         // The functions' clients: credentials and region from the environment (tests/aws-emulator.sh).
@@ -69,6 +70,17 @@ fn setup_on(rt: tokio::runtime::Runtime, endpoint: &str, settings: &ClientSettin
             .await
             .expect("create test resources");
         env.settle_queue_url = queue.unwrap_or_default();
+        #[cfg(feature = "alerts")]
+        {
+            let topic = clients
+                .sns
+                .create_topic()
+                .name(format!("pec-alerts-{id}"))
+                .send()
+                .await
+                .expect("create the alert topic");
+            env.alert_topic_arn = topic.topic_arn;
+        }
         Aws::with_clients(env, clients).await.expect("connect")
     });
     TestAws {

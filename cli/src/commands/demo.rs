@@ -8,7 +8,7 @@ use pec_embedded::SqliteStore;
 use pec_generate::{generate, GenerateOptions};
 use pec_ledger::config::Config;
 use pec_ledger::decimal::fmt_amount;
-use pec_ledger::ingest::{ingest_usage_file, post_snapshot, SnapshotStatus, UploadStatus};
+use pec_ledger::ingest::{ingest_usage_file, post_snapshot_watched, SnapshotStatus, UploadStatus};
 use pec_ledger::settle::{settle_with_progress, SettleOptions};
 use pec_ledger::statement::{render_csv, statement_from_store, Month};
 use pec_render::html::render_html;
@@ -143,10 +143,16 @@ pub fn run(args: DemoArgs, data_dir: Option<&Path>) -> Result<ExitStatus, Failur
             accepted += 1;
             bar.inc(1);
         }
-        let mut posted = 0;
+        let (mut posted, mut alerts) = (0, 0);
         for file in &p.snapshot_files {
             let body = std::fs::read(file).map_err(Failure::internal)?;
-            let receipt = post_snapshot(&store, &p.partner_id, &body, received)?;
+            let watched = post_snapshot_watched(&store, &config, &p.partner_id, &body, received)?;
+            alerts += watched
+                .events
+                .iter()
+                .filter(|e| e.event_type == pec_ledger::alerts::EventType::AccessLost)
+                .count();
+            let receipt = watched.receipt;
             if !matches!(
                 receipt.status,
                 SnapshotStatus::Accepted | SnapshotStatus::Duplicate
@@ -162,8 +168,10 @@ pub fn run(args: DemoArgs, data_dir: Option<&Path>) -> Result<ExitStatus, Failur
         }
         bar.suspend(|| {
             say!(
-                "partner {} ({}): {accepted} usage files uploaded, {posted} snapshots posted",
+                "partner {} ({}): {accepted} usage files uploaded, {posted} snapshots posted, \
+                 {alerts} access-lost alert(s) raised (pec alerts --partner {})",
                 p.partner_name,
+                p.partner_id,
                 p.partner_id
             )
         });
