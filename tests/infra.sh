@@ -200,6 +200,19 @@ def contract_problems(template, transformed):
         for prop in ("Environment", "Role", "Runtime", "Architectures", "Handler", "CodeUri"):
             if prop in res.get(fn, {}).get("Properties", {}):
                 out.append(f"{fn}: overrides {prop} (keep it in Globals / let SAM make the role)")
+    # Every function reads config/config.json at start, and may list the bucket so that a missing
+    # one reads as absent (404) rather than forbidden (403).
+    bucket = "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}"
+    for fn in expected:
+        stmts = [st for p in res[fn]["Properties"].get("Policies", []) if isinstance(p, dict)
+                 for st in p.get("Statement", [])]
+        def allows(action, resource):
+            return any(st.get("Effect") == "Allow" and st.get("Action") == action
+                       and st.get("Resource") == {"Fn::Sub": resource} for st in stmts)
+        if not allows("s3:GetObject", bucket + "/config/config.json"):
+            out.append(f"{fn}: may not read config/config.json")
+        if not allows("s3:ListBucket", bucket):
+            out.append(f"{fn}: may not list the bucket (a missing config.json would be a 403)")
     # Access-lost alerts: the webhook alone may publish, to the stack's topic, which is an output.
     for fn in expected:
         publishes = [st for p in res[fn]["Properties"].get("Policies", []) if isinstance(p, dict)

@@ -134,6 +134,25 @@ impl Aws {
     }
 
     async fn build(env: AwsEnv, clients: Clients, check_format: bool) -> Result<Aws, Failure> {
+        let aws = Self::assemble(env, clients).await?;
+        if check_format {
+            aws.store.check_format().await.map_err(Failure::permanent)?;
+        }
+        Ok(aws)
+    }
+
+    /// For a function that only reads the tables (the statement functions): the format is
+    /// checked without ever writing its mark ([`DynamoStore::check_format_read_only`]).
+    pub async fn read_only(env: AwsEnv, clients: Clients) -> Result<Aws, Failure> {
+        let aws = Self::assemble(env, clients).await?;
+        aws.store
+            .check_format_read_only()
+            .await
+            .map_err(Failure::permanent)?;
+        Ok(aws)
+    }
+
+    async fn assemble(env: AwsEnv, clients: Clients) -> Result<Aws, Failure> {
         let rt = tokio::runtime::Handle::current();
         let config = load_config(&clients.s3, &env.bucket).await?;
         let store = DynamoStore::new(
@@ -143,9 +162,6 @@ impl Aws {
             env.state_table.clone(),
             secrets::SsmSecrets::new(clients.ssm.clone(), env.secrets_prefix.clone()),
         );
-        if check_format {
-            store.check_format().await.map_err(Failure::permanent)?;
-        }
         let objects = S3Objects::new(rt, clients.s3.clone(), env.bucket.clone());
         Ok(Aws {
             rt: tokio::runtime::Handle::current(),
@@ -172,8 +188,16 @@ impl Aws {
 pub struct LazyAws {
     env: AwsEnv,
     clients: Clients,
+    build: Build,
     aws: Arc<tokio::sync::OnceCell<Arc<Aws>>>,
 }
+
+/// How a [`LazyAws`] makes its [`Aws`]: a function pointer, so that a reader's binary links the
+/// read-only start and not the writer's ([`Aws::read_only`]).
+type Build = fn(
+    AwsEnv,
+    Clients,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Aws, Failure>> + Send>>;
 
 impl LazyAws {
     /// The environment and the clients ([`Clients::for_lambda`]: credentials and region from
@@ -188,8 +212,16 @@ impl LazyAws {
         LazyAws {
             env,
             clients,
+            build: |env, clients| Box::pin(Aws::with_clients(env, clients)),
             aws: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// [`LazyAws::from_env`] for a function that only reads the tables ([`Aws::read_only`]).
+    pub async fn from_env_read_only() -> Result<LazyAws, Failure> {
+        let mut lazy = Self::from_env().await?;
+        lazy.build = |env, clients| Box::pin(Aws::read_only(env, clients));
+        Ok(lazy)
     }
 
     /// The stores and the configuration, read once per container.
@@ -199,7 +231,7 @@ impl LazyAws {
         // depth limit when the function's layout is computed.
         let init: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> =
             Box::pin(async {
-                Aws::with_clients(self.env.clone(), self.clients.clone())
+                (self.build)(self.env.clone(), self.clients.clone())
                     .await
                     .map(Arc::new)
             });

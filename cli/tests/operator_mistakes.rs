@@ -869,7 +869,7 @@ fn statements_of_one_customer_or_one_reseller() {
     let theirs = json(&out);
     assert_eq!(
         theirs["scope"],
-        serde_json::json!({ "customerId": customer })
+        serde_json::json!({ "customerId": customer, "customerName": "Customer bdd6" })
     );
     // The examples have one customer: the same figures.
     assert_eq!(theirs["currencies"], json(&whole)["currencies"]);

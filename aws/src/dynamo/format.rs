@@ -78,7 +78,6 @@ impl DynamoStore {
     /// fails the start). Format 1 data is refused with what to run.
     pub async fn check_format(&self) -> StoreResult<()> {
         match self.table_format().await? {
-            Some(f) if f == u64::from(TABLE_FORMAT) => Ok(()),
             None => match self.mark_format(u64::from(TABLE_FORMAT)).await {
                 Ok(()) => Ok(()),
                 // A role that may not write the state table (coordinator, statement readers)
@@ -91,13 +90,31 @@ impl DynamoStore {
                 // tables (which would later read as format 1); the next invocation tries again.
                 Err(e) => Err(e),
             },
-            Some(1) => Err(StoreError::Backend(format!(
+            Some(f) => self.refuse_other(f),
+        }
+    }
+
+    /// [`DynamoStore::check_format`] for a function that only reads the tables: new tables are
+    /// left for a writer to mark, and nothing here can write (so a reader's binary links no
+    /// `PutItem`).
+    pub async fn check_format_read_only(&self) -> StoreResult<()> {
+        match self.table_format().await? {
+            None => Ok(()),
+            Some(f) => self.refuse_other(f),
+        }
+    }
+
+    /// Format 2 is this release's; format 1 is refused with what to run, any other as unknown.
+    fn refuse_other(&self, format: u64) -> StoreResult<()> {
+        match format {
+            f if f == u64::from(TABLE_FORMAT) => Ok(()),
+            1 => Err(StoreError::Backend(format!(
                 "the tables {} and {} hold data in table format 1 (a release before 2026-12); \
                  run `pec --store aws upgrade` with an administrator's credentials first \
                  (aws/README.md, \"Upgrading tables\")",
                 self.ledger_table, self.state_table
             ))),
-            Some(f) => Err(StoreError::Backend(format!(
+            f => Err(StoreError::Backend(format!(
                 "the tables {} and {} are in table format {f}, which this release does not know \
                  (it writes format {TABLE_FORMAT}); use the release that made them",
                 self.ledger_table, self.state_table

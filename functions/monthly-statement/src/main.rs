@@ -9,7 +9,7 @@ use pec_aws::{emf, telemetry};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
-    let aws = pec_aws::LazyAws::from_env().await?;
+    let aws = pec_aws::LazyAws::from_env_read_only().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let aws = aws.clone();
         async move {

@@ -10,7 +10,7 @@ use pec_aws::telemetry;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
-    let aws = pec_aws::LazyAws::from_env().await?;
+    let aws = pec_aws::LazyAws::from_env_read_only().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<HttpApiRequest>| {
         let aws = aws.clone();
         async move {
