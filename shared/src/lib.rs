@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod claims;
 pub mod config;
 pub mod decimal;
 pub mod explain;
