@@ -555,9 +555,10 @@ pub const CSV_COLUMNS: [&str; 30] = [
     "partner_admin_link_mpn_id",
 ];
 
-/// The assignment cells of a row: the covering assignments' values, `; `-separated when several
+/// The assignment cells of a row (assignment, principal, principal type, role, scope, access
+/// type, Partner Admin Link): the covering assignments' values, `; `-separated when several
 /// covered the day together.
-fn assignment_cells(assignments: &[CoveringAssignment]) -> Vec<String> {
+pub fn assignment_cells(assignments: &[CoveringAssignment]) -> Vec<String> {
     let join = |f: &dyn Fn(&CoveringAssignment) -> String| -> String {
         assignments.iter().map(f).collect::<Vec<_>>().join("; ")
     };
