@@ -54,6 +54,10 @@ pub struct Claims {
     /// A resource-day is listed when its difference is more than this.
     #[serde(with = "as_string")]
     pub threshold: Decimal,
+    /// How many resource-days of the month (of the customer) the ledger holds: those listed are
+    /// the claims among them.
+    #[serde(default)]
+    pub resource_days_settled: u64,
     /// Sorted by customer, subscription, resource, usage date, currency.
     pub resource_days: Vec<Claim>,
     /// Per currency, in currency order.
@@ -193,6 +197,7 @@ pub struct ClaimFold {
     customer_id: Option<String>,
     current: Option<ClaimedDay>,
     claims: Vec<ClaimedDay>,
+    seen: u64,
 }
 
 impl ClaimFold {
@@ -210,6 +215,7 @@ impl ClaimFold {
             customer_id: customer_id.map(str::to_string),
             current: None,
             claims: Vec::new(),
+            seen: 0,
         }
     }
 
@@ -233,6 +239,7 @@ impl ClaimFold {
             }
             _ => {
                 self.flush();
+                self.seen += 1;
                 self.current = Some(ClaimedDay {
                     key: e.key.clone(),
                     figures: e.figures.clone(),
@@ -248,6 +255,11 @@ impl ClaimFold {
                 self.claims.push(day);
             }
         }
+    }
+
+    /// How many resource-days the entries added so far belong to.
+    pub fn resource_days_seen(&self) -> u64 {
+        self.seen
     }
 
     /// The claimed resource-days, sorted by customer, subscription, resource, date, currency.
@@ -377,6 +389,7 @@ pub fn claims_from_store<S: LedgerStore + SnapshotStore + UsageStore + ?Sized>(
         fold.add(&e);
         Ok(())
     })?;
+    let settled = fold.resource_days_seen();
     let days = fold.finish();
     let names = store.names(&partner_id)?;
     let roles = config.role_table();
@@ -446,14 +459,9 @@ pub fn claims_from_store<S: LedgerStore + SnapshotStore + UsageStore + ?Sized>(
             evidence: ev.of(key, &roles, &groups),
         });
     }
-    Ok(Claims::new(
-        &partner_id,
-        &names,
-        month,
-        as_of,
-        customer_id,
-        rows,
-    ))
+    let mut claims = Claims::new(&partner_id, &names, month, as_of, customer_id, rows);
+    claims.resource_days_settled = settled;
+    Ok(claims)
 }
 
 /// The distinct non-empty values, space-separated, in order.
@@ -501,6 +509,7 @@ impl Claims {
             as_of,
             customer_id,
             threshold: claim_threshold(),
+            resource_days_settled: resource_days.len() as u64,
             resource_days,
             totals_by_currency: by_currency.into_values().collect(),
             totals_by_customer: by_customer.into_values().collect(),

@@ -12,6 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub mod access;
+pub mod claims;
 pub mod demo;
 pub mod explain;
 pub mod generate;

@@ -61,6 +61,11 @@ fn entry(key: &ResourceDayKey, seq: u32, earned: &str, microsoft: &str, posted: 
     }
 }
 
+thread_local! {
+    /// The resource-days the last [`fold`] saw.
+    static SEEN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 fn september() -> Month {
     Month::parse("2026-09").unwrap()
 }
@@ -70,6 +75,7 @@ fn fold(entries: &[Entry], customer: Option<&str>) -> Vec<ClaimedDay> {
     for e in entries {
         f.add(e);
     }
+    SEEN.set(f.resource_days_seen());
     f.finish()
 }
 
@@ -139,6 +145,11 @@ fn a_resource_days_entries_are_summed_before_the_threshold() {
     let days = fold(&entries, None);
     let keys: Vec<&ResourceDayKey> = days.iter().map(|c| &c.key).collect();
     assert_eq!(keys, vec![&one, &two, &above_cent, &adjusted_later]);
+    assert_eq!(
+        SEEN.get(),
+        6,
+        "the partner's six resource-days of September"
+    );
     assert_eq!(days[0].figures.earned_credit, dec("3.63168"));
     assert_eq!(days[0].figures.microsoft_credit, dec("0"));
     assert_eq!(
