@@ -260,7 +260,7 @@ fn a_careless_operator_is_told_and_nothing_is_harmed() {
         ),
         (
             vec!["claims", "--partner", PARTNER, "--month", "2026-9"],
-            "--month 2026-9: not a month",
+            "invalid value '2026-9' for '--month <MONTH>': not a month",
         ),
         (
             vec![

@@ -23,8 +23,8 @@ pub struct ClaimsArgs {
     #[arg(long)]
     partner: String,
     /// The month of usage dates, YYYY-MM.
-    #[arg(long)]
-    month: String,
+    #[arg(long, value_parser = crate::commands::month_arg)]
+    month: Month,
     /// Only this customer's resource-days (its tenant id, a GUID).
     #[arg(long, value_name = "GUID")]
     customer: Option<String>,
@@ -60,11 +60,6 @@ pub fn run(ctx: &Context, args: ClaimsArgs) -> Result<ExitStatus, Failure> {
     let customer = customer
         .map(|c| validate_tenant("--customer", &c))
         .transpose()?;
-    let month = Month::parse(&month).map_err(|_| {
-        Failure::usage(format!(
-            "--month {month}: not a month (expected YYYY-MM, e.g. 2026-09)"
-        ))
-    })?;
     if matches!(format, Format::Xlsx) && out.is_none() && std::io::stdout().is_terminal() {
         return Err(Failure::usage(
             "--format xlsx writes a binary workbook: give --out FILE, or redirect stdout to a file",
