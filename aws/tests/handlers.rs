@@ -18,6 +18,7 @@ use pec_aws::handlers::{
 };
 use pec_embedded::SqliteStore;
 use pec_generate::{generate, GenerateOptions};
+use pec_ledger::claims::{claims_from_store, render_claims_csv};
 use pec_ledger::config::Config;
 use pec_ledger::ingest::{ingest_usage_file, post_snapshot, UploadStatus};
 use pec_ledger::settle::{settle, SettleOptions};
@@ -664,6 +665,19 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
         .unwrap()
         .expect("csv");
     assert!(csv.starts_with("\u{feff}".as_bytes()));
+    // The claims pack beside it: the month's only resource-day lost its credit, so nothing to
+    // claim (the header alone).
+    let claims = aws
+        .objects
+        .get_object(&format!("statements/{PARTNER}/2026-09/claims.csv"))
+        .unwrap()
+        .expect("claims.csv");
+    let claims = String::from_utf8(claims).expect("utf-8");
+    assert!(
+        claims.starts_with("\u{feff}section,partner_id,"),
+        "{claims}"
+    );
+    assert_eq!(claims.lines().count(), 1, "{claims}");
     let html = aws
         .objects
         .get_object(&format!("statements/{PARTNER}/2026-09/statement.html"))
@@ -688,7 +702,8 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
     let written =
         monthly_statement::handle(aws, &json!({"partnerId": PARTNER, "month": "2026-08"}), now)
             .unwrap();
-    assert_eq!(written[0].keys.len(), 3);
+    assert_eq!(written[0].keys.len(), 4, "{:?}", written[0].keys);
+    assert!(written[0].keys[3].ends_with("/2026-08/claims.csv"));
     assert!(monthly_statement::handle(aws, &json!({"partnerId": PARTNER}), now).is_err());
 
     // An indirect provider: a reseller's usage gets the reseller's own statement beside the
@@ -714,7 +729,7 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
     let written =
         monthly_statement::handle(aws, &json!({"partnerId": PARTNER, "month": "2026-09"}), now)
             .unwrap();
-    assert_eq!(written[0].keys.len(), 6, "{:?}", written[0].keys);
+    assert_eq!(written[0].keys.len(), 7, "{:?}", written[0].keys);
     let theirs = get_json(
         &env,
         &format!("statements/{PARTNER}/2026-09/resellers/2000002/statement.json"),
@@ -831,6 +846,7 @@ fn end_to_end_matches_the_embedded_store() {
 
     // Statements on the 2nd of the next month.
     let stmt_now = t("2026-10-02T06:00:00Z");
+    let mut claims_found = 0;
     let written = monthly_statement::handle(
         aws,
         &serde_json::to_value(scheduled("2026-10-02T06:00:00Z")).unwrap(),
@@ -871,7 +887,26 @@ fn end_to_end_matches_the_embedded_store() {
             .unwrap()
             .unwrap();
         assert_eq!(String::from_utf8(csv).unwrap(), render_csv(&expected));
+        // The claims pack, from the DynamoDB tables (entries, snapshots, usage, names) as from
+        // the embedded store.
+        let claims = claims_from_store(
+            &sqlite,
+            &config,
+            &p.partner_id,
+            Month::parse("2026-09").unwrap(),
+            stmt_now,
+            None,
+        )
+        .unwrap();
+        let csv = aws
+            .objects
+            .get_object(&format!("statements/{}/2026-09/claims.csv", p.partner_id))
+            .unwrap()
+            .expect("claims.csv");
+        assert_eq!(String::from_utf8(csv).unwrap(), render_claims_csv(&claims));
+        claims_found += claims.resource_days.len();
     }
+    assert!(claims_found > 0, "the generated data has claims to compare");
     let report = pec_ledger::verify::verify(&aws.store).unwrap();
     assert!(report.ok, "{:?}", report.breaks);
     assert_eq!(report.entries, local.entries_appended);

@@ -27,6 +27,7 @@ mod deliver;
 mod progress;
 
 use backend::StoreKind;
+use commands::claims;
 use commands::{
     access, alerts, demo, explain, generate, partner, resources, serve, settle, statement, upgrade,
     usage, verify,
@@ -75,6 +76,9 @@ enum Command {
     Settle(settle::SettleArgs),
     /// A partner's monthly statement.
     Statement(statement::StatementArgs),
+    /// The claims pack: resource-days Microsoft under-credited, with evidence, to attach to a
+    /// Partner Center support request.
+    Claims(claims::ClaimsArgs),
     /// Why a resource earned or lost PEC on a day.
     Explain(explain::ExplainArgs),
     /// The resources in the ledger with the credit they earned and lost (to pick one to explain).
@@ -247,6 +251,7 @@ fn dispatch(cli: Cli) -> Result<ExitStatus, Failure> {
         Command::Access { command } => access::run(&ctx, command),
         Command::Settle(args) => settle::run(&ctx, args),
         Command::Statement(args) => statement::run(&ctx, args),
+        Command::Claims(args) => claims::run(&ctx, args),
         Command::Explain(args) => explain::run(&ctx, args),
         Command::Resources(args) => resources::run(&ctx, args),
         Command::Verify => verify::run(&ctx),

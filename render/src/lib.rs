@@ -1,6 +1,7 @@
 //! pec-render: the monthly statement (`pec_ledger::statement::Statement`) as a printable HTML
-//! page ([`html::render_html`]) and as an Excel workbook ([`xlsx::render_xlsx`]). JSON and CSV,
-//! the exact forms, are the domain's own (`pec_ledger::statement`).
+//! page ([`html::render_html`]) and as an Excel workbook ([`xlsx::render_xlsx`]); the claims pack
+//! (`pec_ledger::claims::Claims`) as a workbook ([`xlsx::claims::render_claims_xlsx`]). JSON and
+//! CSV, the exact forms, are the domain's own (`pec_ledger::statement`, `pec_ledger::claims`).
 #![forbid(unsafe_code)]
 
 pub mod html;

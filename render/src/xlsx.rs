@@ -478,5 +478,7 @@ pub fn render_xlsx(s: &Statement) -> Result<Vec<u8>, RenderError> {
     Ok(wb.save_to_buffer()?)
 }
 
+pub mod claims;
+
 #[cfg(test)]
 mod tests;

@@ -11,8 +11,9 @@ use crate::decimal::fmt_amount;
 use crate::ids::{normalize_resource_id, scope_covers};
 use crate::ledger::{Entry, Figures, ResourceDayKey};
 use crate::reasons::{DayStatus, LossReason};
+use crate::roles::RoleTable;
 use crate::settle::value_of;
-use crate::snapshot::{AccessType, Assignment, AssignmentType};
+use crate::snapshot::{AccessType, Assignment, AssignmentType, PrincipalType};
 use crate::store::{EntryFilter, Store, StoreError, UsageAggregate};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,8 @@ pub struct AssignmentVerdict {
     pub id: String,
     pub scope: String,
     pub role_name: String,
+    pub principal_id: String,
+    pub principal_type: PrincipalType,
     pub access_type: AccessType,
     pub assignment_type: AssignmentType,
     pub partner_admin_link_mpn_id: Option<String>,
@@ -156,6 +159,7 @@ mod evidence;
 mod text;
 
 use answer::{answer, what_would_earn, Facts};
+pub use evidence::judge_assignments;
 use evidence::{load_evidence, verdicts, Evidence};
 use text::*;
 

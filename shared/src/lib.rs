@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod claims;
 pub mod config;
 pub mod decimal;
 pub mod explain;

@@ -565,6 +565,23 @@ pub fn spreadsheet_safe(text: &str) -> String {
     }
 }
 
+/// Appends one CSV record (RFC 4180 quoting, CRLF) to `out`.
+pub fn push_csv_row(out: &mut String, cells: &[String]) {
+    for (i, c) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if c.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&c.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(c);
+        }
+    }
+    out.push_str("\r\n");
+}
+
 /// The CSV's name columns, after `effective_rate`.
 pub const NAME_COLUMNS: [&str; 5] = [
     "partner_name",
@@ -598,20 +615,7 @@ pub fn render_csv(s: &Statement) -> String {
         "variance",
     ];
     let mut out = String::from("\u{feff}");
-    let mut row = |cells: Vec<String>| {
-        let line: Vec<String> = cells
-            .iter()
-            .map(|c| {
-                if c.contains([',', '"', '\n', '\r']) {
-                    format!("\"{}\"", c.replace('"', "\"\""))
-                } else {
-                    c.clone()
-                }
-            })
-            .collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    };
+    let mut row = |cells: Vec<String>| push_csv_row(&mut out, &cells);
     let mut header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
     header.push("effective_rate".into());
     // Names come last, so that the columns before them are those of earlier releases.

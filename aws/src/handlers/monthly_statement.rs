@@ -1,11 +1,13 @@
 //! Monthly statements: on the 2nd (EventBridge), last month's statement of every partner with
-//! entries in it, as JSON, CSV and HTML under `statements/{partnerId}/{YYYY-MM}/`, and for an
+//! entries in it, as JSON, CSV and HTML under `statements/{partnerId}/{YYYY-MM}/`, with the
+//! partner's claims pack beside it (`claims.csv`, as `pec claims` writes it), and for an
 //! indirect provider one statement per reseller (Tier-2 MPN ID) of the month under
 //! `statements/{partnerId}/{YYYY-MM}/resellers/{mpn}/`; or, invoked with
 //! `{"partnerId": "…", "month": "YYYY-MM"}`, that partner-month's.
 
 use crate::{Aws, Failure};
 use chrono::{DateTime, Utc};
+use pec_ledger::claims::{claims_from_store, render_claims_csv};
 use pec_ledger::statement::{
     render_csv, scoped_statement_from_store, statement_from_store, Month, Statement, StatementScope,
 };
@@ -74,6 +76,7 @@ fn write(
     }
     let base = format!("statements/{}/{}", statement.partner_id, statement.month);
     let mut keys = put_statement(aws, &statement, &base)?;
+    keys.push(put_claims(aws, partner, month, now, &base)?);
     // An indirect provider's resellers: each one's own statement beside the partner's.
     let resellers: BTreeSet<String> = statement
         .currencies
@@ -102,6 +105,24 @@ fn write(
         month: statement.month,
         keys,
     }))
+}
+
+/// The partner-month's claims pack (`pec claims`) as `claims.csv` under `base`; the key written.
+fn put_claims(
+    aws: &Aws,
+    partner: &str,
+    month: Month,
+    now: DateTime<Utc>,
+    base: &str,
+) -> Result<String, Failure> {
+    let claims = claims_from_store(&aws.store, &aws.config, partner, month, now, None)?;
+    let key = format!("{base}/claims.csv");
+    aws.objects.put_object(
+        &key,
+        render_claims_csv(&claims).as_bytes(),
+        "text/csv; charset=utf-8",
+    )?;
+    Ok(key)
 }
 
 /// A statement as JSON, CSV and HTML under `base`; the keys written.

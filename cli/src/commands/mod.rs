@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 pub mod access;
 pub mod alerts;
+pub mod claims;
 pub mod demo;
 pub mod explain;
 pub mod generate;

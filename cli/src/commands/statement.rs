@@ -124,7 +124,7 @@ pub fn run(ctx: &Context, args: StatementArgs) -> Result<ExitStatus, Failure> {
 
 /// `--out` may not point into the data directory: the ledger and its files live there, and a
 /// statement written over `pec.db` would destroy it.
-fn refuse_inside_data_dir(out: &Path, data_dir: &Path) -> Result<(), Failure> {
+pub(super) fn refuse_inside_data_dir(out: &Path, data_dir: &Path) -> Result<(), Failure> {
     // Compare real paths: the output's directory (it must exist) and the data directory.
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -146,7 +146,7 @@ fn refuse_inside_data_dir(out: &Path, data_dir: &Path) -> Result<(), Failure> {
 
 /// Writes `bytes` to a temporary file beside `path` and renames it into place: a failed or
 /// interrupted write never leaves half a statement, nor replaces a good file with one.
-fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+pub(super) fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let io = |e: std::io::Error| Failure::internal(format!("{}: {e}", path.display()));
     let name = path
         .file_name()

@@ -9,7 +9,7 @@ fn unzip(bytes: &[u8]) -> zip::ZipArchive<std::io::Cursor<Vec<u8>>> {
     zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("an xlsx is a zip")
 }
 
-fn part(bytes: &[u8], name: &str) -> String {
+pub(super) fn part(bytes: &[u8], name: &str) -> String {
     let mut z = unzip(bytes);
     let mut f = z
         .by_name(name)
@@ -20,7 +20,7 @@ fn part(bytes: &[u8], name: &str) -> String {
 }
 
 /// The `<c …>…</c>` element of cell `r` in a sheet's XML.
-fn cell<'a>(sheet: &'a str, r: &str) -> &'a str {
+pub(super) fn cell<'a>(sheet: &'a str, r: &str) -> &'a str {
     let start = sheet
         .find(&format!("<c r=\"{r}\""))
         .unwrap_or_else(|| panic!("cell {r}"));
@@ -94,7 +94,7 @@ fn amounts_are_typed_numbers_and_text_is_text() {
 }
 
 /// The shared strings of a workbook, in order.
-fn shared_strings(bytes: &[u8]) -> Vec<String> {
+pub(super) fn shared_strings(bytes: &[u8]) -> Vec<String> {
     let xml = part(bytes, "xl/sharedStrings.xml");
     let mut out = Vec::new();
     let mut rest = xml.as_str();
@@ -118,7 +118,7 @@ fn shared_strings(bytes: &[u8]) -> Vec<String> {
 }
 
 /// Every cell of a sheet: (reference, `t` attribute, value).
-fn cells(sheet: &str) -> Vec<(String, String, String)> {
+pub(super) fn cells(sheet: &str) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     let mut rest = sheet;
     while let Some(i) = rest.find("<c r=\"") {

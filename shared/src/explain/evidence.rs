@@ -114,17 +114,56 @@ pub(super) fn verdicts(
     tier2: &str,
 ) -> Vec<(AssignmentVerdict, Option<usize>)> {
     let roles = config.role_table();
+    judge(
+        &evidence.access,
+        &evidence.tracks,
+        &roles,
+        resource,
+        date,
+        mpn,
+        tier2,
+    )
+}
+
+/// The verdict on each assignment of a customer's access whose scope covers `resource` (a
+/// normalised resource id), for `date` and a usage line of this MpnId / Tier2MpnId, by
+/// settlement's own criteria. Without the snapshot listings of [`explain`] (its `firstListedIn`
+/// … fields are `None`): for callers that judge many resource-days of one customer against one
+/// replay of its snapshots (the claims pack).
+pub fn judge_assignments(
+    access: &CustomerAccess,
+    roles: &RoleTable,
+    resource: &str,
+    date: NaiveDate,
+    mpn: &str,
+    tier2: &str,
+) -> Vec<AssignmentVerdict> {
+    judge(access, &[], roles, resource, date, mpn, tier2)
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect()
+}
+
+fn judge(
+    access: &CustomerAccess,
+    tracks: &[Track],
+    roles: &RoleTable,
+    resource: &str,
+    date: NaiveDate,
+    mpn: &str,
+    tier2: &str,
+) -> Vec<(AssignmentVerdict, Option<usize>)> {
     let Some(day) = Interval::day(date) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for h in &evidence.access.held {
+    for h in &access.held {
         let a = &h.assignment;
         if !scope_covers(&a.scope, resource) {
             continue;
         }
         // The same criteria, decided by the same functions, as settlement (access.rs).
-        let role_eligible = role_eligible(a, &roles);
+        let role_eligible = role_eligible(a, roles);
         let permanent = is_permanent(a);
         let partner_admin_link_ok = pal_ok(a, mpn, tier2);
         let merged = union(h.intervals.clone());
@@ -140,16 +179,17 @@ pub(super) fn verdicts(
         if !partner_admin_link_ok {
             fails.push("PAL_MISSING".to_string());
         }
-        let track = evidence
-            .tracks
+        let track = tracks
             .iter()
             .position(|t| same_assignment(&t.assignment, a));
-        let t = track.and_then(|i| evidence.tracks.get(i));
+        let t = track.and_then(|i| tracks.get(i));
         out.push((
             AssignmentVerdict {
                 id: a.id.clone(),
                 scope: a.scope.clone(),
                 role_name: a.role_name.clone(),
+                principal_id: a.principal_id.clone(),
+                principal_type: a.principal_type,
                 access_type: a.access_type,
                 assignment_type: a.assignment_type,
                 partner_admin_link_mpn_id: a.partner_admin_link_mpn_id.clone(),
