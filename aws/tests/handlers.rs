@@ -684,11 +684,21 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
         html.contains("data-figure=\"USD.totals.listAmount\" data-exact=\"10\">10.00<"),
         "the page shows the figures"
     );
+    let pdf = aws
+        .objects
+        .get_object(&format!("statements/{PARTNER}/2026-09/statement.pdf"))
+        .unwrap()
+        .expect("pdf");
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF");
     // On demand, for a month without entries: written all the same.
     let written =
         monthly_statement::handle(aws, &json!({"partnerId": PARTNER, "month": "2026-08"}), now)
             .unwrap();
-    assert_eq!(written[0].keys.len(), 3);
+    assert_eq!(
+        written[0].keys,
+        ["json", "csv", "html", "pdf"]
+            .map(|f| format!("statements/{PARTNER}/2026-08/statement.{f}"))
+    );
     assert!(monthly_statement::handle(aws, &json!({"partnerId": PARTNER}), now).is_err());
 
     // An indirect provider: a reseller's usage gets the reseller's own statement beside the
@@ -714,7 +724,7 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
     let written =
         monthly_statement::handle(aws, &json!({"partnerId": PARTNER, "month": "2026-09"}), now)
             .unwrap();
-    assert_eq!(written[0].keys.len(), 6, "{:?}", written[0].keys);
+    assert_eq!(written[0].keys.len(), 8, "{:?}", written[0].keys);
     let theirs = get_json(
         &env,
         &format!("statements/{PARTNER}/2026-09/resellers/2000002/statement.json"),
