@@ -19,6 +19,9 @@ echo "== infra: SAM template lint and ledger IAM checks"
 echo "== chromium (the HTML statement test renders the page in headless Chromium)"
 command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+echo "== pdftotext (the PDF statement tests extract the PDF's text with poppler-utils)"
+command -v pdftotext >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; }
+
 echo "== api: README examples and schemathesis against pec serve (docs/openapi.json)"
 ./tests/api.sh
 

@@ -698,12 +698,21 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
         html.contains("data-figure=\"USD.totals.listAmount\" data-exact=\"10\">10.00<"),
         "the page shows the figures"
     );
+    let pdf = aws
+        .objects
+        .get_object(&format!("statements/{PARTNER}/2026-09/statement.pdf"))
+        .unwrap()
+        .expect("pdf");
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF");
     // On demand, for a month without entries: written all the same.
     let written =
         monthly_statement::handle(aws, &json!({"partnerId": PARTNER, "month": "2026-08"}), now)
             .unwrap();
-    assert_eq!(written[0].keys.len(), 4, "{:?}", written[0].keys);
-    assert!(written[0].keys[3].ends_with("/2026-08/claims.csv"));
+    let mut expected: Vec<String> = ["json", "csv", "html", "pdf"]
+        .map(|f| format!("statements/{PARTNER}/2026-08/statement.{f}"))
+        .into();
+    expected.push(format!("statements/{PARTNER}/2026-08/claims.csv"));
+    assert_eq!(written[0].keys, expected);
     assert!(monthly_statement::handle(aws, &json!({"partnerId": PARTNER}), now).is_err());
 
     // An indirect provider: a reseller's usage gets the reseller's own statement beside the
@@ -729,7 +738,7 @@ fn monthly_statement_handler_scheduled_and_on_demand() {
     let written =
         monthly_statement::handle(aws, &json!({"partnerId": PARTNER, "month": "2026-09"}), now)
             .unwrap();
-    assert_eq!(written[0].keys.len(), 7, "{:?}", written[0].keys);
+    assert_eq!(written[0].keys.len(), 9, "{:?}", written[0].keys);
     let theirs = get_json(
         &env,
         &format!("statements/{PARTNER}/2026-09/resellers/2000002/statement.json"),

@@ -56,6 +56,25 @@ fn load_examples(data: &Path) {
     }
 }
 
+/// `pec statement` of PARTNER's September as of the 4th, in `format`, to stdout or `--out`.
+fn statement(data: &Path, format: &str, out: Option<&Path>) -> std::process::Output {
+    let mut args = vec![
+        "statement",
+        "--partner",
+        PARTNER,
+        "--month",
+        "2026-09",
+        "--format",
+        format,
+        "--as-of",
+        "2026-09-04T00:00:00Z",
+    ];
+    if let Some(o) = out {
+        args.extend(["--out", o.to_str().unwrap()]);
+    }
+    pec(data, &args)
+}
+
 #[test]
 fn files_to_statement_on_the_spec_examples() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,20 +171,7 @@ fn files_to_statement_on_the_spec_examples() {
     assert_eq!(json(&out)["entries"], 8);
 
     // CSV opens in Excel: BOM, one header, a total row with the same figures.
-    let out = pec(
-        data,
-        &[
-            "statement",
-            "--partner",
-            PARTNER,
-            "--month",
-            "2026-09",
-            "--format",
-            "csv",
-            "--as-of",
-            "2026-09-04T00:00:00Z",
-        ],
-    );
+    let out = statement(data, "csv", None);
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(csv.starts_with('\u{feff}'));
     let total = csv
@@ -178,24 +184,7 @@ fn files_to_statement_on_the_spec_examples() {
     );
 
     // HTML: a self-contained page with the same figures.
-    let statement = |format: &str, out: Option<&Path>| {
-        let mut args = vec![
-            "statement",
-            "--partner",
-            PARTNER,
-            "--month",
-            "2026-09",
-            "--format",
-            format,
-            "--as-of",
-            "2026-09-04T00:00:00Z",
-        ];
-        if let Some(o) = out {
-            args.extend(["--out", o.to_str().unwrap()]);
-        }
-        pec(data, &args)
-    };
-    let out = statement("html", None);
+    let out = statement(data, "html", None);
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     let page = String::from_utf8(out.stdout).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>"));
@@ -208,17 +197,87 @@ fn files_to_statement_on_the_spec_examples() {
     // (Outside the data directory: `--out` refuses paths inside it.)
     let elsewhere = tempfile::tempdir().unwrap();
     let file = elsewhere.path().join("september.xlsx");
-    let out = statement("xlsx", Some(&file));
+    let out = statement(data, "xlsx", Some(&file));
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty());
     let bytes = std::fs::read(&file).unwrap();
     assert_eq!(&bytes[..2], b"PK");
-    let out = statement("xlsx", None);
+    let out = statement(data, "xlsx", None);
     assert_eq!(code(&out), 0);
     assert_eq!(
         out.stdout, bytes,
         "the same statement gives the same workbook"
     );
+}
+
+/// The PDF statement as a reader sees it: its text, extracted by `pdftotext` (Debian's
+/// poppler-utils, which `tests/run.sh` installs; the test fails without it), has the JSON
+/// statement's names and every total, rounded as shown.
+#[test]
+fn pdf_statement_has_the_jsons_names_and_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    load_examples(data);
+    pec(data, &SETTLE_SEPTEMBER_1_2);
+    let v = json(&statement(data, "json", None));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("september.pdf");
+    let out = statement(data, "pdf", Some(&file));
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let out = statement(data, "pdf", None);
+    assert_eq!(code(&out), 0);
+    assert_eq!(out.stdout, bytes, "the same statement gives the same PDF");
+    let out = statement(data, "pdf", Some(&data.join("september.pdf")));
+    assert_eq!(code(&out), 2, "--out inside the data directory is refused");
+
+    let text = std::process::Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (Debian's poppler-utils; tests/run.sh installs it)");
+    assert!(
+        text.status.success(),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let text = String::from_utf8(text.stdout).unwrap();
+
+    let s = |v: &Value| v.as_str().expect("a string").to_string();
+    let mut wanted = vec![
+        "Northwind Cloud Partner".to_string(),
+        "Customer bdd6".to_string(),
+        s(&v["partnerName"]),
+        s(&v["partnerId"]),
+        "Page 1 of ".to_string(),
+    ];
+    let shown = |wanted: &mut Vec<String>, totals: &Value| {
+        for (k, x) in totals.as_object().expect("totals") {
+            let d = pec_ledger::decimal::parse_stored(&s(x)).expect("a decimal");
+            wanted.push(if k == "effectiveRate" {
+                pec_render::money::percent(d)
+            } else {
+                pec_render::money::money(d)
+            });
+        }
+    };
+    for c in v["currencies"].as_array().expect("currencies") {
+        shown(&mut wanted, &c["totals"]);
+        for cu in c["customers"].as_array().expect("customers") {
+            wanted.extend([s(&cu["customerName"]), s(&cu["customerId"])]);
+            shown(&mut wanted, &cu["totals"]);
+            for su in cu["subscriptions"].as_array().expect("subscriptions") {
+                wanted.extend([s(&su["subscriptionName"]), s(&su["subscriptionId"])]);
+                shown(&mut wanted, &su["totals"]);
+            }
+        }
+    }
+    assert!(wanted.contains(&"9.34".to_string()), "{wanted:?}");
+    for w in wanted {
+        assert!(text.contains(&w), "{w:?} in the PDF's text:\n{text}");
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Monthly statements: on the 2nd (EventBridge), last month's statement of every partner with
-//! entries in it, as JSON, CSV and HTML under `statements/{partnerId}/{YYYY-MM}/`, with the
+//! entries in it, as JSON, CSV, HTML and PDF under `statements/{partnerId}/{YYYY-MM}/`, with the
 //! partner's claims pack beside it (`claims.csv`, as `pec claims` writes it), and for an
 //! indirect provider one statement per reseller (Tier-2 MPN ID) of the month under
 //! `statements/{partnerId}/{YYYY-MM}/resellers/{mpn}/`; or, invoked with
@@ -13,6 +13,7 @@ use pec_ledger::statement::{
 };
 use pec_ledger::store::{ObjectStore, UsageStore};
 use pec_render::html::render_html;
+use pec_render::pdf::render_pdf;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -125,16 +126,18 @@ fn put_claims(
     Ok(key)
 }
 
-/// A statement as JSON, CSV and HTML under `base`; the keys written.
+/// A statement as JSON, CSV, HTML and PDF under `base`; the keys written.
 fn put_statement(aws: &Aws, statement: &Statement, base: &str) -> Result<Vec<String>, Failure> {
     let json =
         serde_json::to_vec_pretty(statement).map_err(|e| Failure::permanent(e.to_string()))?;
     let csv = render_csv(statement);
     let html = render_html(statement);
+    let pdf = render_pdf(statement);
     let keys = vec![
         format!("{base}/statement.json"),
         format!("{base}/statement.csv"),
         format!("{base}/statement.html"),
+        format!("{base}/statement.pdf"),
     ];
     aws.objects
         .put_object(&keys[0], &json, "application/json")?;
@@ -142,5 +145,6 @@ fn put_statement(aws: &Aws, statement: &Statement, base: &str) -> Result<Vec<Str
         .put_object(&keys[1], csv.as_bytes(), "text/csv; charset=utf-8")?;
     aws.objects
         .put_object(&keys[2], html.as_bytes(), "text/html; charset=utf-8")?;
+    aws.objects.put_object(&keys[3], &pdf, "application/pdf")?;
     Ok(keys)
 }

@@ -1,5 +1,5 @@
 //! `pec statement --partner P --month YYYY-MM [--customer C] [--reseller MPN]
-//! [--format json|csv|html|xlsx] [--as-of TIME] [--out FILE]`: a partner's monthly statement (or
+//! [--format json|csv|html|xlsx|pdf] [--as-of TIME] [--out FILE]`: a partner's monthly statement (or
 //! one customer's, or one reseller's), on stdout or in a file.
 
 use super::{validate_mpn_id, validate_partner, validate_tenant, write_stdout_bytes, Context};
@@ -11,6 +11,7 @@ use pec_ledger::statement::{
     render_csv, scoped_statement_from_store, Month, Statement, StatementScope,
 };
 use pec_render::html::render_html;
+use pec_render::pdf::render_pdf;
 use pec_render::xlsx::render_xlsx;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -32,8 +33,9 @@ pub struct StatementArgs {
     /// MPN ID, digits): a statement to hand to the reseller.
     #[arg(long, value_name = "MPN")]
     reseller: Option<String>,
-    /// json, csv (opens in Excel as is), html (a printable A4 page with charts) or xlsx (an
-    /// Excel workbook; needs --out, or stdout redirected to a file or pipe).
+    /// json, csv (opens in Excel as is), html (a printable A4 page with charts), xlsx (an Excel
+    /// workbook) or pdf (A4 pages of text, no charts). xlsx and pdf need --out, or stdout
+    /// redirected to a file or pipe.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
     /// Only entries posted by then (RFC 3339); default: now.
@@ -50,6 +52,7 @@ enum Format {
     Csv,
     Html,
     Xlsx,
+    Pdf,
 }
 
 pub fn run(ctx: &Context, args: StatementArgs) -> Result<ExitStatus, Failure> {
@@ -77,10 +80,15 @@ pub fn run(ctx: &Context, args: StatementArgs) -> Result<ExitStatus, Failure> {
             "--month {month}: not a month (expected YYYY-MM, e.g. 2026-09)"
         ))
     })?;
-    if matches!(format, Format::Xlsx) && out.is_none() && std::io::stdout().is_terminal() {
-        return Err(Failure::usage(
-            "--format xlsx writes a binary workbook: give --out FILE, or redirect stdout to a file",
-        ));
+    let binary = match format {
+        Format::Xlsx => Some("xlsx writes a binary workbook"),
+        Format::Pdf => Some("pdf writes a binary document"),
+        _ => None,
+    };
+    if let Some(what) = binary.filter(|_| out.is_none() && std::io::stdout().is_terminal()) {
+        return Err(Failure::usage(format!(
+            "--format {what}: give --out FILE, or redirect stdout to a file"
+        )));
     }
     if let (Some(path), StoreKind::Sqlite) = (&out, ctx.kind) {
         refuse_inside_data_dir(path, &ctx.data_dir)?;
@@ -172,5 +180,6 @@ fn render(statement: &Statement, format: Format) -> Result<Vec<u8>, Failure> {
         Format::Csv => render_csv(statement).into_bytes(),
         Format::Html => render_html(statement).into_bytes(),
         Format::Xlsx => render_xlsx(statement).map_err(Failure::internal)?,
+        Format::Pdf => render_pdf(statement),
     })
 }
