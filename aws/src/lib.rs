@@ -194,10 +194,11 @@ pub struct LazyAws {
 
 /// How a [`LazyAws`] makes its [`Aws`]: a function pointer, so that a reader's binary links the
 /// read-only start and not the writer's ([`Aws::read_only`]).
-type Build = fn(
-    AwsEnv,
-    Clients,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Aws, Failure>> + Send>>;
+type Build =
+    fn(
+        AwsEnv,
+        Clients,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Aws, Failure>> + Send>>;
 
 impl LazyAws {
     /// The environment and the clients ([`Clients::for_lambda`]: credentials and region from
