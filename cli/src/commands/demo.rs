@@ -1,6 +1,6 @@
 //! `pec demo`: a realistic example through the whole pipeline — generate, upload, post, settle,
 //! verify — and the statement of the first partner (printed as JSON, and written beside the data
-//! as `statement.html`, `.csv`, `.xlsx` and `.json`).
+//! as `statement.html`, `.pdf`, `.csv`, `.xlsx` and `.json`).
 
 use crate::{ExitStatus, Failure};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -231,7 +231,7 @@ pub fn run(args: DemoArgs, data_dir: Option<&Path>) -> Result<ExitStatus, Failur
         }
     }
     let json = serde_json::to_string_pretty(&statement).map_err(Failure::internal)? + "\n";
-    let files: [(&str, Vec<u8>); 4] = [
+    let files: [(&str, Vec<u8>); 5] = [
         ("statement.json", json.clone().into_bytes()),
         ("statement.csv", render_csv(&statement).into_bytes()),
         ("statement.html", render_html(&statement).into_bytes()),
@@ -239,6 +239,7 @@ pub fn run(args: DemoArgs, data_dir: Option<&Path>) -> Result<ExitStatus, Failur
             "statement.xlsx",
             render_xlsx(&statement).map_err(Failure::internal)?,
         ),
+        ("statement.pdf", pec_render::pdf::render_pdf(&statement)),
     ];
     for (name, bytes) in &files {
         let path = dir.join(name);
@@ -246,7 +247,7 @@ pub fn run(args: DemoArgs, data_dir: Option<&Path>) -> Result<ExitStatus, Failur
             .map_err(|e| Failure::internal(format!("{}: {e}", path.display())))?;
     }
     say!(
-        "statement of {} for 2026-09 written to {} (open it in a browser and print it), and as .csv, .xlsx and .json beside it",
+        "statement of {} for 2026-09 written to {} (open it in a browser and print it), and as .pdf, .csv, .xlsx and .json beside it",
         partner.partner_id,
         dir.join("statement.html").display()
     );
