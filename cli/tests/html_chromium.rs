@@ -205,7 +205,12 @@ fn the_demo_statement_renders_in_chromium_with_the_jsons_figures() {
     let page = demo.join("statement.html");
     assert!(page.is_file(), "pec demo writes {}", page.display());
     assert!(String::from_utf8_lossy(&out.stderr).contains("statement.html"));
-    for other in ["statement.csv", "statement.xlsx", "statement.json", "statement.pdf"] {
+    for other in [
+        "statement.csv",
+        "statement.xlsx",
+        "statement.json",
+        "statement.pdf",
+    ] {
         assert!(demo.join(other).is_file(), "{other}");
     }
 

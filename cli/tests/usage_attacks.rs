@@ -349,7 +349,7 @@ fn formula_cells_from_usage_files_are_refused_and_amounts_stay_numbers() {
         .to_string();
     assert_eq!(
         total,
-        format!("total,{PARTNER},2026-09,USD,,,,,,,-1.5,-1.5,0,0,-0.225,-0.225,0.225,0")
+        format!("total,{PARTNER},2026-09,USD,,,,,,,-1.5,-1.5,0,0,-0.225,-0.225,0.225,0,,,,,")
     );
 }
 

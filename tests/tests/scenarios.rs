@@ -795,7 +795,7 @@ fn statements_per_customer_and_per_reseller() {
     assert_eq!(ids, vec![OTHER_CUSTOMER]);
     assert_eq!(
         serde_json::to_value(&theirs).unwrap()["scope"],
-        serde_json::json!({ "customerId": OTHER_CUSTOMER })
+        serde_json::json!({ "customerId": OTHER_CUSTOMER, "customerName": "Customer" })
     );
 
     let reseller = scoped(None, Some(RESELLER_MPN));
