@@ -20,8 +20,8 @@ mkdir -p "$TARGET"
 TARGET=$(cd "$TARGET" && pwd)
 RUNS=${LAMBDA_RUNS:-30}
 OUT="$TARGET/lambda-bench"
-BINS=(usage-upload access-webhook statement-api nightly-settle-coordinator nightly-settle-worker monthly-statement)
-PKGS=(-p pec-fn-usage-upload -p pec-fn-access-webhook -p pec-fn-nightly-settle -p pec-fn-monthly-statement)
+BINS=(usage-upload access-webhook statement-api nightly-settle-coordinator nightly-settle-worker monthly-statement alert-publisher)
+PKGS=(-p pec-fn-usage-upload -p pec-fn-access-webhook -p pec-fn-nightly-settle -p pec-fn-monthly-statement -p pec-fn-alert-publisher)
 
 # build VARIANT "BIN…" [cargo --config overrides on top of infra/lambda-build.toml]…
 build() {

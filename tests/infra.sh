@@ -175,6 +175,7 @@ def contract_problems(template, transformed):
         "NightlySettleCoordinatorFunction": "nightly-settle-coordinator",
         "NightlySettleWorkerFunction": "nightly-settle-worker",
         "MonthlyStatementFunction": "monthly-statement",
+        "AlertPublisherFunction": "alert-publisher",
     }
     g = template["Globals"]["Function"]
     for key, want in (("Runtime", "provided.al2023"), ("Architectures", ["arm64"]),
@@ -213,12 +214,12 @@ def contract_problems(template, transformed):
             out.append(f"{fn}: may not read config/config.json")
         if not allows("s3:ListBucket", bucket):
             out.append(f"{fn}: may not list the bucket (a missing config.json would be a 403)")
-    # Access-lost alerts: the webhook alone may publish, to the stack's topic, which is an output.
+    # Access-lost alerts: the publisher alone may publish, to the stack's topic, which is an output.
     for fn in expected:
         publishes = [st for p in res[fn]["Properties"].get("Policies", []) if isinstance(p, dict)
                      for st in p.get("Statement", []) if "sns:Publish" in str(st.get("Action"))]
         want = [{"Sid": "PublishAlerts", "Effect": "Allow", "Action": "sns:Publish",
-                 "Resource": {"Ref": "AlertTopic"}}] if fn == "AccessWebhookFunction" else []
+                 "Resource": {"Ref": "AlertTopic"}}] if fn == "AlertPublisherFunction" else []
         if publishes != want:
             out.append(f"{fn}: sns:Publish statements are {publishes}, not {want}")
     if template.get("Outputs", {}).get("AlertTopicArn", {}).get("Value") != {"Ref": "AlertTopic"}:
@@ -235,6 +236,7 @@ def contract_problems(template, transformed):
     schedules = {
         ("NightlySettleCoordinatorFunction", "Nightly"): "cron(0 2 * * ? *)",
         ("MonthlyStatementFunction", "Monthly"): "cron(0 4 2 * ? *)",
+        ("AlertPublisherFunction", "EveryMinute"): "rate(1 minute)",
     }
     for (fn, ev), cron in schedules.items():
         if res[fn]["Properties"]["Events"][ev]["Properties"].get("Schedule") != cron:

@@ -132,14 +132,25 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
-    pub sqs: aws_sdk_sqs::Client,
-    #[cfg(feature = "alerts")]
-    pub sns: aws_sdk_sns::Client,
+    /// The configuration every client is made from; the clients few functions use (SQS, SNS)
+    /// are made from it where they are used, so that the others do not link them.
+    pub shared: aws_config::SdkConfig,
     /// DynamoDB requests sent (every attempt, retries included).
     pub dynamodb_requests: RequestCounter,
 }
 
 impl Clients {
+    /// An SQS client (the nightly coordinator's shard queue; test set-up).
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.shared)
+    }
+
+    /// An SNS client (the alert publisher).
+    #[cfg(feature = "alerts")]
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.shared)
+    }
+
     /// Credentials and region from the SDK's default chains (environment, profile, SSO, web
     /// identity, container, instance metadata): `pec` and the tests.
     pub async fn new(env: &AwsEnv) -> Clients {
@@ -217,9 +228,7 @@ impl Clients {
             dynamodb,
             s3,
             ssm: aws_sdk_ssm::Client::new(shared),
-            sqs: aws_sdk_sqs::Client::new(shared),
-            #[cfg(feature = "alerts")]
-            sns: aws_sdk_sns::Client::new(shared),
+            shared: shared.clone(),
             dynamodb_requests: counter,
         }
     }

@@ -4,8 +4,6 @@
 //! design, and the sync-over-async bridge, are documented in `aws/README.md`.
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "alerts")]
-pub mod alerts;
 pub mod dynamo;
 pub mod emf;
 pub mod env;

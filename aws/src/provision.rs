@@ -96,7 +96,7 @@ pub async fn create_all(
     match queue_name {
         Some(q) => {
             let out = clients
-                .sqs
+                .sqs()
                 .create_queue()
                 .queue_name(q)
                 .send()

@@ -166,7 +166,7 @@ fn drain_queue(env: &TestAws) -> Value {
             .block_on(
                 env.aws
                     .clients
-                    .sqs
+                    .sqs()
                     .receive_message()
                     .queue_url(&env.aws.env.settle_queue_url)
                     .max_number_of_messages(10)

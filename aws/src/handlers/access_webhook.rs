@@ -41,15 +41,8 @@ pub fn handle(
     event: &HttpApiRequest,
     now: DateTime<Utc>,
 ) -> Result<HttpApiResponse, Failure> {
-    let response = serve(event, |request| {
+    // Alerts a snapshot raises are stored with it; the alert publisher sends them.
+    serve(event, |request| {
         webhook::handle_snapshot_post(&aws.store, &aws.objects, &aws.config, request, now)
-    })?;
-    // Alerts this snapshot raised, and any an earlier invocation left waiting (it died before
-    // publishing them), go to the SNS topic now. The response does not wait on their fate: an
-    // event that cannot be published stays in the outbox.
-    #[cfg(feature = "alerts")]
-    if let Err(f) = crate::alerts::publish_pending(aws) {
-        tracing::warn!(error = %f.message, "alert events not published yet");
-    }
-    Ok(response)
+    })
 }

@@ -8,6 +8,8 @@
 
 #[cfg(feature = "webhook")]
 pub mod access_webhook;
+#[cfg(feature = "alerts")]
+pub mod alert_publisher;
 #[cfg(feature = "webhook")]
 pub mod http_api;
 #[cfg(feature = "statements")]

@@ -99,7 +99,7 @@ fn send(aws: &Aws, messages: &[ShardMessage]) -> Result<(), Failure> {
             let out = rt
                 .block_on(
                     aws.clients
-                        .sqs
+                        .sqs()
                         .send_message_batch()
                         .queue_url(&aws.env.settle_queue_url)
                         .set_entries(Some(entries.clone()))

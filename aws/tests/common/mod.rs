@@ -73,7 +73,7 @@ fn setup_on(rt: tokio::runtime::Runtime, endpoint: &str, settings: &ClientSettin
         #[cfg(feature = "alerts")]
         {
             let topic = clients
-                .sns
+                .sns()
                 .create_topic()
                 .name(format!("pec-alerts-{id}"))
                 .send()
