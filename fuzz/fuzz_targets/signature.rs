@@ -282,7 +282,8 @@ fn run(
     request: &HttpRequest,
     now: DateTime<Utc>,
 ) -> HttpResponse {
-    let response = handle(store, objects, request, now).expect("an in-memory store does not fail");
+    let response = handle(store, objects, &Default::default(), request, now)
+        .expect("an in-memory store does not fail");
     if response.content_type == "application/json" {
         let v: Value = serde_json::from_slice(&response.body).expect("JSON responses parse");
         if response.status >= 400 {
