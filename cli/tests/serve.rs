@@ -424,9 +424,11 @@ fn requests_that_are_not_well_formed_http_get_answers_and_the_server_stays_up() 
     assert_eq!(server.post(&body, SECRET).status, 200);
 }
 
-/// 200 connections that send part of a request line and never finish their headers delay a
-/// signed snapshot post by less than a second (they cost the server a task each), and are
-/// closed after the header timeout.
+/// 200 connections that send part of a request line and never finish their headers do not hold
+/// up a signed snapshot post (they cost the server a task each): it is answered well within the
+/// 10 s header timeout that a server serving them in turn would wait out (5 s allows for a
+/// loaded CI machine and a debug build; it takes about 0.1-1 s), and they are closed after that
+/// timeout.
 #[test]
 fn connections_that_never_finish_their_headers_delay_no_one() {
     let server = Server::start();
@@ -447,7 +449,7 @@ fn connections_that_never_finish_their_headers_delay_no_one() {
         "{}",
         String::from_utf8_lossy(&response.body)
     );
-    assert!(took < Duration::from_secs(1), "the post took {took:?}");
+    assert!(took < Duration::from_secs(5), "the post took {took:?}");
     // The idle ones are answered 408 and closed once the header timeout passes.
     let mut first = idle.remove(0);
     first
