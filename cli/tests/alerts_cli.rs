@@ -330,6 +330,20 @@ fn careless_alert_settings_are_refused() {
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
     }
+    // On AWS alerts go to the stack's SNS topic: said before anything is opened.
+    let out = pec(
+        &data,
+        &[
+            "--store",
+            "aws",
+            "partner",
+            "set-alert-url",
+            PARTNER,
+            "https://hooks.example.com/pec",
+        ],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("SNS topic"), "{}", stderr(&out));
     // No ledger yet: pec alerts is a mistyped --data-dir, not an empty list.
     let out = pec(
         &dir.path().join("nowhere"),

@@ -64,6 +64,13 @@ pub fn run(ctx: &Context, command: PartnerCommand) -> Result<ExitStatus, Failure
         } => {
             let partner = validate_partner(&partner)?;
             let url = url.map(|u| validate_alert_url(&u)).transpose()?;
+            if ctx.kind != crate::StoreKind::Sqlite {
+                return Err(Failure::usage(
+                    "set-alert-url is for the embedded store: on AWS, alerts go to the stack's \
+                     SNS topic (output AlertTopicArn); subscribe the partner's address to it \
+                     (README, \"Subscribing to alerts\")",
+                ));
+            }
             let store = ctx.store()?;
             store.set_alert_url(&partner, url.as_deref())?;
             if url.is_some() && store.active_secrets(&partner)?.is_empty() {
