@@ -314,17 +314,35 @@ fn a_careless_operator_is_told_and_nothing_is_harmed() {
         "{}",
         stderr(&out)
     );
-    // A month that has not begun: empty, and said so.
-    let out = pec(
-        &data,
-        &["claims", "--partner", PARTNER, "--month", "2099-01"],
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("warning: 2099-01 has not begun"),
-        "{}",
-        stderr(&out)
-    );
+    // A month that has not begun, or an --as-of in 2099: usage errors naming the flag, for
+    // the claims pack and the statement alike.
+    for cmd in ["claims", "statement"] {
+        let out = pec(&data, &[cmd, "--partner", PARTNER, "--month", "2099-01"]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--month 2099-01: has not begun"),
+            "{}",
+            stderr(&out)
+        );
+        let out = pec(
+            &data,
+            &[
+                cmd,
+                "--partner",
+                PARTNER,
+                "--month",
+                "2026-09",
+                "--as-of",
+                "2099-01-01T00:00:00Z",
+            ],
+        );
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--as-of 2099-01-01T00:00:00Z: more than 5 minutes ahead"),
+            "{}",
+            stderr(&out)
+        );
+    }
     // A month not over yet is noted; before anything was settled, the pack is empty.
     let out = pec(
         &data,

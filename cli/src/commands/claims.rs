@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, args: ClaimsArgs) -> Result<ExitStatus, Failure> {
     }
     let store = ctx.existing_store()?;
     let config = ctx.config()?;
-    let as_of = as_of.unwrap_or_else(Utc::now);
+    let as_of = super::as_of_and_month(as_of, month)?;
     let claims = claims_from_store(store, &config, &partner, month, as_of, customer.as_deref())?;
     warn(&claims, month, as_of);
     let bytes = match format {
@@ -98,9 +98,7 @@ fn warn(claims: &Claims, month: Month, as_of: DateTime<Utc>) {
         .as_ref()
         .map(|c| format!(" customer {c}"))
         .unwrap_or_default();
-    if month.start() > as_of {
-        say!("warning: {month} has not begun (as of {as_of}): the claims pack is empty");
-    } else if month.next().start() > as_of {
+    if month.next().start() > as_of {
         say!(
             "note: {month} is not over (as of {as_of}): the pack lists the resource-days settled \
              so far"

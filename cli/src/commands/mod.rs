@@ -181,6 +181,38 @@ pub fn month_arg(text: &str) -> Result<pec_ledger::statement::Month, String> {
 }
 
 /// A time flag: RFC 3339 (`2026-09-03T02:00:00Z`, or with an offset), taken as UTC.
+/// The time a statement or claims pack is read as of (`--as-of`, default now), and its month:
+/// an `--as-of` more than 5 minutes ahead of this machine's clock (a typo, 2099 for 2026) would
+/// pass figures still to come for final, and a month that has not begun by then can hold
+/// nothing — both are usage errors naming the flag.
+pub fn as_of_and_month(
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    month: pec_ledger::statement::Month,
+) -> Result<chrono::DateTime<chrono::Utc>, Failure> {
+    let clock = chrono::Utc::now();
+    let secs =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let as_of = match as_of {
+        Some(t) if t > clock + chrono::Duration::minutes(5) => {
+            return Err(Failure::usage(format!(
+                "--as-of {}: more than 5 minutes ahead of this machine's clock ({}); figures as \
+                 of a time to come are not final",
+                secs(t),
+                secs(clock)
+            )))
+        }
+        Some(t) => t,
+        None => clock,
+    };
+    if month.start() > as_of {
+        return Err(Failure::usage(format!(
+            "--month {month}: has not begun as of {}; nothing can be in it yet",
+            secs(as_of)
+        )));
+    }
+    Ok(as_of)
+}
+
 pub fn time_arg(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&chrono::Utc))

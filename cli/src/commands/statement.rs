@@ -93,14 +93,9 @@ pub fn run(ctx: &Context, args: StatementArgs) -> Result<ExitStatus, Failure> {
     if let (Some(path), StoreKind::Sqlite) = (&out, ctx.kind) {
         refuse_inside_data_dir(path, &ctx.data_dir)?;
     }
+    let as_of = super::as_of_and_month(as_of, month)?;
     let store = ctx.existing_store()?;
-    let statement = scoped_statement_from_store(
-        store,
-        &partner,
-        month,
-        as_of.unwrap_or_else(Utc::now),
-        &scope,
-    )?;
+    let statement = scoped_statement_from_store(store, &partner, month, as_of, &scope)?;
     if statement.currencies.is_empty() {
         let of = match (&scope.customer_id, &scope.reseller_mpn_id) {
             (None, None) => String::new(),
