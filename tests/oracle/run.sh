@@ -21,9 +21,10 @@ shift 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 export PYTHONDONTWRITEBYTECODE=1
 # The run's clock: this machine's (pec refuses a settlement `--now` more than 5 minutes ahead of
-# it), after every generated snapshot; the statements are read a day later, after every posting.
+# it), after every generated snapshot; the statements are read a minute later (pec refuses an
+# `--as-of` more than 5 minutes ahead), after every posting.
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-AS_OF=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
+AS_OF=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pec-oracle.XXXXXX")
 if [ "${KEEP:-0}" = 1 ]; then
